@@ -1,0 +1,105 @@
+"""Where image facts come from. All image I/O (engine, tarballs, layouts, registries) lives here.
+
+References use skopeo's transports so users' habits carry over:
+
+    docker-daemon:app:prod        the local Docker engine (a bare `app:prod` means the same)
+    docker-archive:app.tar[:ref]  `docker save` output (also gzip-compressed)
+    oci:dir[:tag]                 an OCI image layout directory
+    oci-archive:x.tar[:tag]       an OCI image layout in a tarball
+    docker://host/repo:tag        a registry, read over HTTP without pulling
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from gatekeeper.errors import UsageError
+from gatekeeper.facts.image import ImageFacts, Platform
+from gatekeeper.facts.needs import Request
+
+TRANSPORTS = ("docker-daemon", "docker-archive", "oci", "oci-archive", "docker")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    transport: str
+    target: str
+    """Daemon image name, file or directory path, or `host/repo:tag` for registries."""
+    selector: str = ""
+    """Tag/ref inside an archive or layout (`oci:dir:tag`)."""
+
+    def __str__(self) -> str:
+        if self.transport == "docker":
+            return f"docker://{self.target}"
+        text = f"{self.transport}:{self.target}"
+        return f"{text}:{self.selector}" if self.selector else text
+
+    @property
+    def display_name(self) -> str:
+        """What waivers and profiles match against: the image name as people write it."""
+        if self.transport in ("docker", "docker-daemon"):
+            return self.target
+        return self.selector or self.target
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    platform: Platform = field(default_factory=Platform)
+    insecure_registries: tuple[str, ...] = ()
+    timeout: float = 60.0
+    environ: dict[str, str] = field(default_factory=dict)
+    """The environment to take DOCKER_HOST / DOCKER_CONFIG / HOME from (the CLI passes os.environ)."""
+
+
+def _split_path_selector(rest: str) -> tuple[str, str]:
+    """`path:sel` where path itself may contain ':'; an existing path wins."""
+    if os.path.exists(rest) or ":" not in rest:
+        return rest, ""
+    path, _, selector = rest.partition(":")
+    if os.path.exists(path):
+        return path, selector
+    # Neither exists: split at the first ':' so the error names the path the user meant.
+    return path, selector
+
+
+def parse_reference(text: str) -> ImageRef:
+    if not text or text.strip() != text:
+        raise UsageError(f"invalid image reference {text!r}")
+    if text.startswith("docker://"):
+        target = text[len("docker://") :]
+        if not target:
+            raise UsageError("docker:// needs a registry reference, e.g. docker://host/repo:tag")
+        return ImageRef("docker", target)
+    transport, sep, rest = text.partition(":")
+    if sep and transport in TRANSPORTS and transport != "docker":
+        if not rest:
+            raise UsageError(f"{transport}: needs a {'name' if transport == 'docker-daemon' else 'path'}")
+        if transport == "docker-daemon":
+            return ImageRef(transport, rest)
+        path, selector = _split_path_selector(rest)
+        return ImageRef(transport, path, selector)
+    if sep and transport == "docker":
+        raise UsageError(f"registry references start with docker:// (got {text!r})")
+    return ImageRef("docker-daemon", text)
+
+
+def open_image(ref: ImageRef, request: Request, options: SourceOptions) -> ImageFacts:
+    """Read the image, fetching only what `request` needs."""
+    if ref.transport == "docker-daemon":
+        from gatekeeper.sources import daemon
+
+        return daemon.open_daemon(ref, request, options)
+    if ref.transport == "docker-archive":
+        from gatekeeper.sources import archive
+
+        return archive.open_docker_archive(ref, request, options)
+    if ref.transport in ("oci", "oci-archive"):
+        from gatekeeper.sources import oci_layout
+
+        return oci_layout.open_oci(ref, request, options)
+    if ref.transport == "docker":
+        from gatekeeper.sources import registry
+
+        return registry.open_registry(ref, request, options)
+    raise UsageError(f"unknown transport {ref.transport!r}")  # pragma: no cover

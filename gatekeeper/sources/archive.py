@@ -1,0 +1,268 @@
+"""`docker save` tarballs (docker-archive:PATH[:ref]), on disk or streamed from the engine.
+
+A plain tar on disk is read with random access: headers first (seeks only), then the config, then
+each layer once, in order. A compressed tarball, or the engine's export stream, is read in one
+forward pass: layers are scanned as they come and put in order afterwards by their diff_ids.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from gatekeeper.errors import BadArchive, ImageNotFound, SourceError
+from gatekeeper.facts.image import ImageFacts
+from gatekeeper.facts.needs import NOTHING, Request
+from gatekeeper.sources import ImageRef, SourceOptions
+from gatekeeper.sources._oci import assemble, check_digest, load_json, parse_config
+from gatekeeper.sources.layers import IndexBuilder, LayerScan, Readable, scan_blob, verify
+
+MAX_JSON = 32 << 20
+_CONTENT_ADDRESSED = re.compile(r"(?:^|/)(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json)?$")
+
+TAR_ERRORS = (tarfile.TarError, EOFError, OSError, ValueError)
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    config: str
+    layers: tuple[str, ...]
+    repo_tags: tuple[str, ...]
+
+
+def select_entry(raw: bytes, selector: str, what: str) -> ManifestEntry:
+    """Pick the image in manifest.json: the only one, or the one tagged `selector`."""
+    try:
+        import json
+
+        doc: Any = json.loads(raw)
+    except ValueError as exc:
+        raise BadArchive(f"{what}: manifest.json is not valid JSON: {exc}") from exc
+    if not isinstance(doc, list) or not doc:
+        raise BadArchive(f"{what}: manifest.json lists no images")
+    entries = []
+    for item in doc:
+        if not isinstance(item, dict) or not isinstance(item.get("Config"), str):
+            raise BadArchive(f"{what}: manifest.json entry without Config")
+        layers = item.get("Layers") or []
+        tags = item.get("RepoTags") or []
+        entries.append(ManifestEntry(item["Config"], tuple(layers), tuple(tags)))
+    if selector:
+        wanted = {selector, f"{selector}:latest", f"docker.io/library/{selector}"}
+        for entry in entries:
+            if wanted & set(entry.repo_tags):
+                return entry
+        tags = ", ".join(t for e in entries for t in e.repo_tags) or "none"
+        raise ImageNotFound(f"{what}: no image tagged {selector!r} (tags: {tags})")
+    if len(entries) > 1:
+        tags = ", ".join(t for e in entries for t in e.repo_tags) or "untagged"
+        raise SourceError(f"{what}: holds {len(entries)} images ({tags}); add :TAG to choose one")
+    return entries[0]
+
+
+def _config_digest(name: str, raw: bytes, what: str) -> str:
+    match = _CONTENT_ADDRESSED.search(name)
+    if match:
+        digest = "sha256:" + match.group(1)
+        check_digest(raw, digest, f"{what}: config {name}")
+        return digest
+    from gatekeeper.sources._oci import sha256
+
+    return sha256(raw)
+
+
+def _finish(
+    *,
+    ref: ImageRef,
+    source: str,
+    entry: ManifestEntry,
+    config_raw: bytes,
+    scan_of: Callable[[str], LayerScan] | None,
+    request: Request,
+) -> ImageFacts:
+    what = str(ref)
+    config_digest = _config_digest(entry.config, config_raw, what)
+    parsed = parse_config(config_raw, f"{what}: config")
+    if len(entry.layers) != len(parsed.diff_ids):
+        raise BadArchive(
+            f"{what}: manifest.json lists {len(entry.layers)} layers, "
+            f"config has {len(parsed.diff_ids)} diff_ids"
+        )
+    scans: list[LayerScan] | None = None
+    files = None
+    if scan_of is not None:
+        scans = []
+        builder = IndexBuilder()
+        for name, diff_id in zip(entry.layers, parsed.diff_ids, strict=True):
+            scan = scan_of(name)
+            verify(scan, digest=None, diff_id=diff_id, name=f"{what}: layer {name}")
+            scans.append(scan)
+            if request.filesystem:
+                builder.add(scan)
+        files = builder.build() if request.filesystem else None
+    return assemble(
+        reference=what,
+        source=source,
+        digest=config_digest,
+        config_digest=config_digest,
+        parsed=parsed,
+        scans=scans,
+        files=files,
+        repo_tags=entry.repo_tags,
+    )
+
+
+def open_docker_archive(ref: ImageRef, request: Request, options: SourceOptions) -> ImageFacts:
+    path = ref.target
+    what = str(ref)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the stream is consumed
+    except FileNotFoundError:
+        raise ImageNotFound(f"{what}: no such file") from None
+    except OSError as exc:
+        raise SourceError(f"{what}: cannot open: {exc.strerror or exc}") from exc
+    with handle:
+        head = handle.read(2)
+        handle.seek(0)
+        if head == b"\x1f\x8b" or head == b"\x28\xb5":
+            return read_save_stream(handle, ref, request, source="docker-archive")
+        try:
+            tar = tarfile.open(fileobj=handle, mode="r:")
+            members = {m.name.removeprefix("./"): m for m in tar.getmembers()}
+        except TAR_ERRORS as exc:
+            raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
+        return _read_seekable(tar, members, ref, request)
+
+
+def _read_seekable(
+    tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], ref: ImageRef, request: Request
+) -> ImageFacts:
+    what = str(ref)
+
+    def read(name: str, limit: int = MAX_JSON) -> bytes:
+        member = members.get(name)
+        if member is None:
+            raise BadArchive(f"{what}: {name} is missing (not a docker save archive?)")
+        if member.size > limit:
+            raise BadArchive(f"{what}: {name} is implausibly large ({member.size} bytes)")
+        try:
+            fileobj = tar.extractfile(member)
+            data = fileobj.read() if fileobj is not None else b""
+        except TAR_ERRORS as exc:
+            raise BadArchive(f"{what}: cannot read {name}: {exc}") from exc
+        if len(data) != member.size:
+            raise BadArchive(f"{what}: {name} is truncated")
+        return data
+
+    entry = select_entry(read("manifest.json"), ref.selector, what)
+    config_raw = read(entry.config)
+    wanted = request.wanted if request.filesystem else NOTHING
+
+    def scan_of(name: str) -> LayerScan:
+        member = members.get(name)
+        if member is None:
+            raise BadArchive(f"{what}: layer {name} is missing")
+        try:
+            fileobj = tar.extractfile(member)
+        except TAR_ERRORS as exc:
+            raise BadArchive(f"{what}: cannot read layer {name}: {exc}") from exc
+        if fileobj is None:
+            raise BadArchive(f"{what}: layer {name} is not a file")
+        try:
+            return scan_blob(fileobj, wanted, name=f"{what}: layer {name}")
+        except TAR_ERRORS as exc:
+            raise BadArchive(f"{what}: layer {name} is unreadable: {exc}") from exc
+
+    return _finish(
+        ref=ref,
+        source="docker-archive",
+        entry=entry,
+        config_raw=config_raw,
+        scan_of=scan_of if request.sizes else None,
+        request=request,
+    )
+
+
+class _Prefixed:
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            data, self._head = self._head, b""
+            return data
+        return self._rest.read(size)
+
+
+def read_save_stream(
+    stream: Readable, ref: ImageRef, request: Request, *, source: str
+) -> ImageFacts:
+    """One forward pass over a `docker save` stream (maybe gzip-compressed)."""
+    what = str(ref)
+    jsons: dict[str, bytes] = {}
+    scans: dict[str, LayerScan] = {}
+    aliases: dict[str, str] = {}
+    wanted = request.wanted if request.filesystem else NOTHING
+    try:
+        tar = tarfile.open(fileobj=stream, mode="r|*")  # type: ignore[call-overload]
+        for member in tar:
+            name = member.name.removeprefix("./")
+            if member.issym():
+                aliases[name] = posixpath.normpath(
+                    posixpath.join(posixpath.dirname(name), member.linkname)
+                )
+                continue
+            if member.islnk():
+                aliases[name] = member.linkname.removeprefix("./")
+                continue
+            if not member.isfile():
+                continue
+            fileobj = tar.extractfile(member)
+            if fileobj is None:
+                continue
+            head = fileobj.read(4)
+            if head[:1] in (b"{", b"[") or name in ("repositories", "oci-layout"):
+                if member.size > MAX_JSON:
+                    raise BadArchive(f"{what}: {name} is implausibly large")
+                jsons[name] = head + fileobj.read()
+            elif name.endswith("VERSION"):
+                continue
+            elif request.sizes:
+                scans[name] = scan_blob(
+                    _Prefixed(head, fileobj), wanted, name=f"{what}: layer {name}"
+                )
+    except TAR_ERRORS as exc:
+        raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
+    if "manifest.json" not in jsons:
+        raise BadArchive(f"{what}: manifest.json is missing (not a docker save archive?)")
+    entry = select_entry(jsons["manifest.json"], ref.selector, what)
+    config_raw = jsons.get(aliases.get(entry.config, entry.config))
+    if config_raw is None:
+        raise BadArchive(f"{what}: config {entry.config} is missing")
+
+    def scan_of(name: str) -> LayerScan:
+        seen = set()
+        while name in aliases and name not in seen:
+            seen.add(name)
+            name = aliases[name]
+        scan = scans.get(name)
+        if scan is None:
+            raise BadArchive(f"{what}: layer {name} is missing")
+        return scan
+
+    return _finish(
+        ref=ref,
+        source=source,
+        entry=entry,
+        config_raw=config_raw,
+        scan_of=scan_of if request.sizes else None,
+        request=request,
+    )
+
+
+__all__ = ["open_docker_archive", "read_save_stream", "select_entry", "load_json"]

@@ -1,0 +1,196 @@
+"""OCI image layouts: a directory (`oci:DIR[:tag]`) or a tarball of one (`oci-archive:X.tar[:tag]`)."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from gatekeeper.errors import BadArchive, ImageNotFound, SourceError
+from gatekeeper.facts.image import ImageFacts
+from gatekeeper.facts.needs import NOTHING, Request
+from gatekeeper.sources import ImageRef, SourceOptions
+from gatekeeper.sources._oci import (
+    INDEX_TYPES,
+    Descriptor,
+    assemble,
+    check_digest,
+    load_json,
+    parse_config,
+    parse_index,
+    parse_manifest,
+    select_platform,
+)
+from gatekeeper.sources.archive import TAR_ERRORS
+from gatekeeper.sources.layers import IndexBuilder, LayerScan, scan_blob, verify
+
+REF_NAME = "org.opencontainers.image.ref.name"
+CONTAINERD_NAME = "io.containerd.image.name"
+MAX_JSON = 32 << 20
+
+
+def _blob_path(digest: str) -> str:
+    algo, sep, encoded = digest.partition(":")
+    if not sep or not algo.isalnum() or not encoded.isalnum():
+        raise BadArchive(f"invalid digest {digest!r}")
+    return f"blobs/{algo}/{encoded}"
+
+
+class _Store:
+    """Read access to a layout's files, from a directory or a tarball."""
+
+    def __init__(self, opener: Callable[[str], IO[bytes]], what: str) -> None:
+        self._open = opener
+        self.what = what
+
+    def read(self, name: str) -> bytes:
+        with self._open(name) as handle:
+            data = handle.read(MAX_JSON + 1)
+        if len(data) > MAX_JSON:
+            raise BadArchive(f"{self.what}: {name} is implausibly large")
+        return data
+
+    def blob(self, desc: Descriptor) -> bytes:
+        data = self.read(_blob_path(desc.digest))
+        check_digest(data, desc.digest, f"{self.what}: blob {desc.digest}")
+        return data
+
+    @contextmanager
+    def stream(self, digest: str) -> Iterator[IO[bytes]]:
+        with self._open(_blob_path(digest)) as handle:
+            yield handle
+
+
+def _dir_store(root: str, what: str) -> _Store:
+    if not os.path.isdir(root):
+        raise ImageNotFound(f"{what}: no such directory")
+
+    def opener(name: str) -> IO[bytes]:
+        try:
+            return open(os.path.join(root, name), "rb")
+        except FileNotFoundError:
+            raise BadArchive(f"{what}: {name} is missing (not an OCI layout?)") from None
+        except OSError as exc:
+            raise SourceError(f"{what}: cannot read {name}: {exc.strerror or exc}") from exc
+
+    return _Store(opener, what)
+
+
+@contextmanager
+def _tar_store(path: str, what: str) -> Iterator[_Store]:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except FileNotFoundError:
+        raise ImageNotFound(f"{what}: no such file") from None
+    except OSError as exc:
+        raise SourceError(f"{what}: cannot open: {exc.strerror or exc}") from exc
+    with handle:
+        try:
+            tar = tarfile.open(fileobj=handle, mode="r:")
+            members = {m.name.removeprefix("./"): m for m in tar.getmembers()}
+        except TAR_ERRORS as exc:
+            raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
+
+        def opener(name: str) -> IO[bytes]:
+            member = members.get(name)
+            if member is None:
+                raise BadArchive(f"{what}: {name} is missing (not an OCI archive?)")
+            try:
+                fileobj = tar.extractfile(member)
+            except TAR_ERRORS as exc:
+                raise BadArchive(f"{what}: cannot read {name}: {exc}") from exc
+            if fileobj is None:
+                raise BadArchive(f"{what}: {name} is not a file")
+            return fileobj
+
+        yield _Store(opener, what)
+
+
+def _pick(store: _Store, ref: ImageRef, options: SourceOptions) -> tuple[Descriptor, tuple]:  # type: ignore[type-arg]
+    what = store.what
+    index = parse_index(load_json(store.read("index.json"), f"{what}: index.json"), what)
+    if not index:
+        raise ImageNotFound(f"{what}: index.json lists no images")
+    chosen: Descriptor | None = None
+    if ref.selector:
+        for desc in index:
+            names = (desc.annotation(REF_NAME), desc.annotation(CONTAINERD_NAME))
+            if ref.selector in names or any(
+                n and n.endswith(":" + ref.selector) for n in names
+            ):
+                chosen = desc
+                break
+        if chosen is None:
+            tags = ", ".join(sorted({d.annotation(REF_NAME) or "" for d in index} - {""})) or "none"
+            raise ImageNotFound(f"{what}: no image named {ref.selector!r} (names: {tags})")
+    elif len(index) == 1:
+        chosen = index[0]
+    else:
+        platforms_only = all(d.platform is not None for d in index)
+        if not platforms_only:
+            tags = ", ".join(sorted({d.annotation(REF_NAME) or "?" for d in index}))
+            raise SourceError(f"{what}: holds {len(index)} images ({tags}); add :TAG to choose one")
+        chosen, available = select_platform(index, options.platform, what)
+        return chosen, available
+    available: tuple = ()  # type: ignore[type-arg]
+    depth = 0
+    while chosen.media_type in INDEX_TYPES:
+        depth += 1
+        if depth > 4:
+            raise BadArchive(f"{what}: indexes nested too deeply")
+        nested = parse_index(load_json(store.blob(chosen), f"{what}: index"), what)
+        chosen, available = select_platform(nested, options.platform, what)
+    return chosen, available
+
+
+def open_oci(ref: ImageRef, request: Request, options: SourceOptions) -> ImageFacts:
+    what = str(ref)
+    if ref.transport == "oci":
+        return _read(_dir_store(ref.target, what), ref, request, options)
+    with _tar_store(ref.target, what) as store:
+        return _read(store, ref, request, options)
+
+
+def _read(store: _Store, ref: ImageRef, request: Request, options: SourceOptions) -> ImageFacts:
+    what = store.what
+    desc, available = _pick(store, ref, options)
+    raw_manifest = store.blob(desc)
+    manifest = parse_manifest(load_json(raw_manifest, f"{what}: manifest"), what, desc.media_type)
+    config_raw = store.blob(manifest.config)
+    parsed = parse_config(config_raw, f"{what}: config")
+    if len(manifest.layers) != len(parsed.diff_ids):
+        raise BadArchive(
+            f"{what}: manifest lists {len(manifest.layers)} layers, "
+            f"config has {len(parsed.diff_ids)} diff_ids"
+        )
+    scans: list[LayerScan] | None = None
+    files = None
+    if request.sizes:
+        wanted = request.wanted if request.filesystem else NOTHING
+        builder = IndexBuilder()
+        scans = []
+        for layer, diff_id in zip(manifest.layers, parsed.diff_ids, strict=True):
+            name = f"{what}: layer {layer.digest}"
+            with store.stream(layer.digest) as handle:
+                try:
+                    scan = scan_blob(handle, wanted, name=name)
+                except TAR_ERRORS as exc:
+                    raise BadArchive(f"{name}: unreadable: {exc}") from exc
+            verify(scan, digest=layer.digest, diff_id=diff_id, name=name)
+            scans.append(scan)
+            if request.filesystem:
+                builder.add(scan)
+        files = builder.build() if request.filesystem else None
+    return assemble(
+        reference=what,
+        source=ref.transport,
+        digest=desc.digest,
+        config_digest=manifest.config.digest,
+        parsed=parsed,
+        descriptors=manifest.layers,
+        scans=scans,
+        files=files,
+        available_platforms=available,
+    )

@@ -1,0 +1,299 @@
+"""Write small, exact images for tests: docker-archive tarballs, OCI layouts and oci-archives.
+
+Stdlib only (plus zstandard for zstd layers). Nothing binary is committed: tests build what they
+need at run time, so every byte of a fixture is visible in the test that uses it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import tarfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["file", "dir", "symlink", "hardlink", "whiteout", "opaque"]
+Compression = Literal["none", "gzip", "zstd"]
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+LAYER_TYPES = {
+    "none": "application/vnd.oci.image.layer.v1.tar",
+    "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
+    "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
+}
+
+
+@dataclass(frozen=True)
+class F:
+    """One tar entry."""
+
+    path: str
+    data: bytes = b""
+    kind: Kind = "file"
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+    target: str = ""
+
+
+def file(path: str, data: bytes | str = b"", mode: int = 0o644, uid: int = 0, gid: int = 0) -> F:
+    return F(path, data.encode() if isinstance(data, str) else data, "file", mode, uid, gid)
+
+
+def exe(path: str, data: bytes | str = b"#!/bin/sh\n") -> F:
+    return file(path, data, 0o755)
+
+
+def directory(path: str, mode: int = 0o755, uid: int = 0, gid: int = 0) -> F:
+    return F(path, b"", "dir", mode, uid, gid)
+
+
+def symlink(path: str, target: str) -> F:
+    return F(path, b"", "symlink", 0o777, target=target)
+
+
+def hardlink(path: str, target: str) -> F:
+    return F(path, b"", "hardlink", 0o644, target=target)
+
+
+def whiteout(path: str) -> F:
+    return F(path, kind="whiteout")
+
+
+def opaque(directory_path: str) -> F:
+    return F(directory_path, kind="opaque")
+
+
+def _tarinfo(entry: F) -> tarfile.TarInfo:
+    path = entry.path.lstrip("/")
+    if entry.kind == "whiteout":
+        head, _, tail = path.rpartition("/")
+        path = f"{head}/.wh.{tail}" if head else f".wh.{tail}"
+    elif entry.kind == "opaque":
+        path = f"{path.rstrip('/')}/.wh..wh..opq"
+    info = tarfile.TarInfo(path)
+    info.mode = entry.mode
+    info.uid, info.gid = entry.uid, entry.gid
+    info.mtime = 1_700_000_000
+    if entry.kind == "dir":
+        info.type = tarfile.DIRTYPE
+    elif entry.kind == "symlink":
+        info.type, info.linkname = tarfile.SYMTYPE, entry.target
+    elif entry.kind == "hardlink":
+        info.type, info.linkname = tarfile.LNKTYPE, entry.target.lstrip("/")
+    else:
+        info.size = len(entry.data)
+    return info
+
+
+def layer_tar(entries: Sequence[F]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in entries:
+            info = _tarinfo(entry)
+            tar.addfile(info, io.BytesIO(entry.data) if info.isfile() else None)
+    return buf.getvalue()
+
+
+def compress(data: bytes, how: Compression) -> bytes:
+    if how == "gzip":
+        return gzip.compress(data, compresslevel=1, mtime=0)
+    if how == "zstd":
+        import zstandard
+
+        return bytes(zstandard.ZstdCompressor().compress(data))
+    return data
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Image:
+    """An image to write: layers (lists of entries), config fields, optional explicit history."""
+
+    layers: list[list[F]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] | None = None
+    architecture: str = "amd64"
+    os: str = "linux"
+    raw_layers: list[bytes] | None = None
+    """Pre-built layer tars (used instead of `layers` when given)."""
+
+    def layer_tars(self) -> list[bytes]:
+        return list(self.raw_layers) if self.raw_layers is not None else [
+            layer_tar(entries) for entries in self.layers
+        ]
+
+    def config_json(self, diff_ids: Sequence[str]) -> bytes:
+        history = self.history
+        if history is None:
+            history = [{"created_by": f"layer {i}"} for i in range(len(diff_ids))]
+        doc = {
+            "architecture": self.architecture,
+            "os": self.os,
+            "created": "2026-01-01T00:00:00Z",
+            "config": self.config,
+            "rootfs": {"type": "layers", "diff_ids": list(diff_ids)},
+            "history": history,
+        }
+        return json.dumps(doc, sort_keys=True).encode()
+
+
+def write_docker_archive(path: str | os.PathLike[str], image: Image, tags: Sequence[str] = ("app:test",)) -> str:
+    """A legacy-format `docker save` tarball: <hex>.json config, <id>/layer.tar layers."""
+    tars = image.layer_tars()
+    diff_ids = [sha256(t) for t in tars]
+    config = image.config_json(diff_ids)
+    config_name = sha256(config).split(":")[1] + ".json"
+    members: list[tuple[str, bytes]] = []
+    layer_names = []
+    for i, data in enumerate(tars):
+        name = f"{i:02d}{diff_ids[i].split(':')[1][:20]}/layer.tar"
+        layer_names.append(name)
+        members.append((name, data))
+    members.append((config_name, config))
+    manifest = [{"Config": config_name, "RepoTags": list(tags), "Layers": layer_names}]
+    members.append(("manifest.json", json.dumps(manifest).encode()))
+    _write_tar(path, members)
+    return sha256(config)
+
+
+def _write_tar(path: str | os.PathLike[str], members: Sequence[tuple[str, bytes]]) -> None:
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1_700_000_000
+            tar.addfile(info, io.BytesIO(data))
+
+
+@dataclass
+class Written:
+    manifest_digest: str
+    config_digest: str
+    blobs: dict[str, bytes]
+
+
+def oci_blobs(image: Image, compression: Compression = "gzip") -> Written:
+    """Config, layers and manifest of one image as content-addressed blobs."""
+    tars = image.layer_tars()
+    diff_ids = [sha256(t) for t in tars]
+    blobs: dict[str, bytes] = {}
+    layers = []
+    for data in tars:
+        stored = compress(data, compression)
+        digest = sha256(stored)
+        blobs[digest] = stored
+        layers.append({"mediaType": LAYER_TYPES[compression], "digest": digest, "size": len(stored)})
+    config = image.config_json(diff_ids)
+    blobs[sha256(config)] = config
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
+            "layers": layers,
+        },
+        sort_keys=True,
+    ).encode()
+    blobs[sha256(manifest)] = manifest
+    return Written(sha256(manifest), sha256(config), blobs)
+
+
+def write_oci_layout(
+    root: str | os.PathLike[str],
+    images: Image | Sequence[tuple[str, Image]],
+    compression: Compression = "gzip",
+    *,
+    platforms: Sequence[tuple[str, str]] | None = None,
+) -> dict[str, Written]:
+    """An OCI layout. `images` is one image (tagged `latest`) or (tag, image) pairs.
+
+    With `platforms`, the images are wrapped in one multi-platform index tagged `latest`,
+    `platforms[i]` = (os, arch) of `images[i]`.
+    """
+    pairs = [("latest", images)] if isinstance(images, Image) else list(images)
+    os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
+    written: dict[str, Written] = {}
+    index_entries = []
+    all_blobs: dict[str, bytes] = {}
+    for tag, image in pairs:
+        w = oci_blobs(image, compression)
+        written[tag] = w
+        all_blobs.update(w.blobs)
+        entry: dict[str, Any] = {
+            "mediaType": OCI_MANIFEST,
+            "digest": w.manifest_digest,
+            "size": len(w.blobs[w.manifest_digest]),
+        }
+        if platforms is None:
+            entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
+        index_entries.append(entry)
+    if platforms is not None:
+        for entry, (os_name, arch) in zip(index_entries, platforms, strict=True):
+            entry["platform"] = {"os": os_name, "architecture": arch}
+        nested = json.dumps(
+            {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": index_entries}, sort_keys=True
+        ).encode()
+        all_blobs[sha256(nested)] = nested
+        index_entries = [
+            {
+                "mediaType": OCI_INDEX,
+                "digest": sha256(nested),
+                "size": len(nested),
+                "annotations": {"org.opencontainers.image.ref.name": "latest"},
+            }
+        ]
+    for digest, data in all_blobs.items():
+        with open(os.path.join(root, "blobs", "sha256", digest.split(":")[1]), "wb") as out:
+            out.write(data)
+    with open(os.path.join(root, "oci-layout"), "w") as out:
+        out.write('{"imageLayoutVersion": "1.0.0"}')
+    with open(os.path.join(root, "index.json"), "w") as out:
+        json.dump({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": index_entries}, out)
+    return written
+
+
+def write_oci_archive(
+    path: str | os.PathLike[str], image: Image, tag: str = "latest", compression: Compression = "gzip"
+) -> Written:
+    w = oci_blobs(image, compression)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": w.manifest_digest,
+                "size": len(w.blobs[w.manifest_digest]),
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        ],
+    }
+    members = [("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'), ("index.json", json.dumps(index).encode())]
+    members += [(f"blobs/sha256/{d.split(':')[1]}", data) for d, data in w.blobs.items()]
+    _write_tar(path, members)
+    return w
+
+
+BUSYBOX_LIKE = Image(
+    layers=[
+        [
+            directory("/bin"),
+            exe("/bin/busybox", b"\x7fELF busybox"),
+            symlink("/bin/sh", "busybox"),
+            directory("/etc"),
+            file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:10001:10001::/home/app:/bin/sh\n"),
+            file("/etc/group", "root:x:0:\napp:x:10001:\n"),
+        ]
+    ],
+    config={"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"]},
+)

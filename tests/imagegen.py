@@ -128,9 +128,11 @@ class Image:
     """Pre-built layer tars (used instead of `layers` when given)."""
 
     def layer_tars(self) -> list[bytes]:
-        return list(self.raw_layers) if self.raw_layers is not None else [
-            layer_tar(entries) for entries in self.layers
-        ]
+        return (
+            list(self.raw_layers)
+            if self.raw_layers is not None
+            else [layer_tar(entries) for entries in self.layers]
+        )
 
     def config_json(self, diff_ids: Sequence[str]) -> bytes:
         history = self.history
@@ -147,7 +149,9 @@ class Image:
         return json.dumps(doc, sort_keys=True).encode()
 
 
-def write_docker_archive(path: str | os.PathLike[str], image: Image, tags: Sequence[str] = ("app:test",)) -> str:
+def write_docker_archive(
+    path: str | os.PathLike[str], image: Image, tags: Sequence[str] = ("app:test",)
+) -> str:
     """A legacy-format `docker save` tarball: <hex>.json config, <id>/layer.tar layers."""
     tars = image.layer_tars()
     diff_ids = [sha256(t) for t in tars]
@@ -192,7 +196,9 @@ def oci_blobs(image: Image, compression: Compression = "gzip") -> Written:
         stored = compress(data, compression)
         digest = sha256(stored)
         blobs[digest] = stored
-        layers.append({"mediaType": LAYER_TYPES[compression], "digest": digest, "size": len(stored)})
+        layers.append(
+            {"mediaType": LAYER_TYPES[compression], "digest": digest, "size": len(stored)}
+        )
     config = image.config_json(diff_ids)
     blobs[sha256(config)] = config
     manifest = json.dumps(
@@ -263,7 +269,10 @@ def write_oci_layout(
 
 
 def write_oci_archive(
-    path: str | os.PathLike[str], image: Image, tag: str = "latest", compression: Compression = "gzip"
+    path: str | os.PathLike[str],
+    image: Image,
+    tag: str = "latest",
+    compression: Compression = "gzip",
 ) -> Written:
     w = oci_blobs(image, compression)
     index = {
@@ -278,7 +287,10 @@ def write_oci_archive(
             }
         ],
     }
-    members = [("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'), ("index.json", json.dumps(index).encode())]
+    members = [
+        ("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'),
+        ("index.json", json.dumps(index).encode()),
+    ]
     members += [(f"blobs/sha256/{d.split(':')[1]}", data) for d, data in w.blobs.items()]
     _write_tar(path, members)
     return w
@@ -291,9 +303,15 @@ BUSYBOX_LIKE = Image(
             exe("/bin/busybox", b"\x7fELF busybox"),
             symlink("/bin/sh", "busybox"),
             directory("/etc"),
-            file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:10001:10001::/home/app:/bin/sh\n"),
+            file(
+                "/etc/passwd",
+                "root:x:0:0:root:/root:/bin/sh\napp:x:10001:10001::/home/app:/bin/sh\n",
+            ),
             file("/etc/group", "root:x:0:\napp:x:10001:\n"),
         ]
     ],
-    config={"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"]},
+    config={
+        "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        "Cmd": ["sh"],
+    },
 )

@@ -49,7 +49,7 @@ class SourceOptions:
     insecure_registries: tuple[str, ...] = ()
     timeout: float = 60.0
     environ: dict[str, str] = field(default_factory=dict)
-    """The environment to take DOCKER_HOST / DOCKER_CONFIG / HOME from (the CLI passes os.environ)."""
+    """Where DOCKER_HOST / DOCKER_CONFIG / HOME come from (the CLI passes os.environ)."""
 
 
 def _split_path_selector(rest: str) -> tuple[str, str]:
@@ -74,7 +74,9 @@ def parse_reference(text: str) -> ImageRef:
     transport, sep, rest = text.partition(":")
     if sep and transport in TRANSPORTS and transport != "docker":
         if not rest:
-            raise UsageError(f"{transport}: needs a {'name' if transport == 'docker-daemon' else 'path'}")
+            raise UsageError(
+                f"{transport}: needs a {'name' if transport == 'docker-daemon' else 'path'}"
+            )
         if transport == "docker-daemon":
             return ImageRef(transport, rest)
         path, selector = _split_path_selector(rest)

@@ -131,7 +131,7 @@ def open_docker_archive(ref: ImageRef, request: Request, options: SourceOptions)
         if head == b"\x1f\x8b" or head == b"\x28\xb5":
             return read_save_stream(handle, ref, request, source="docker-archive")
         try:
-            tar = tarfile.open(fileobj=handle, mode="r:")
+            tar = tarfile.open(fileobj=handle, mode="r:")  # noqa: SIM115 - lives with handle
             members = {m.name.removeprefix("./"): m for m in tar.getmembers()}
         except TAR_ERRORS as exc:
             raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
@@ -209,7 +209,7 @@ def read_save_stream(
     aliases: dict[str, str] = {}
     wanted = request.wanted if request.filesystem else NOTHING
     try:
-        tar = tarfile.open(fileobj=stream, mode="r|*")  # type: ignore[call-overload]
+        tar = tarfile.open(fileobj=stream, mode="r|*")  # type: ignore[call-overload]  # noqa: SIM115
         for member in tar:
             name = member.name.removeprefix("./")
             if member.issym():
@@ -265,4 +265,4 @@ def read_save_stream(
     )
 
 
-__all__ = ["open_docker_archive", "read_save_stream", "select_entry", "load_json"]
+__all__ = ["load_json", "open_docker_archive", "read_save_stream", "select_entry"]

@@ -14,7 +14,7 @@ import posixpath
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import IO, Protocol, cast
 
 from gatekeeper.errors import BadArchive, DigestMismatch
 from gatekeeper.facts.image import (
@@ -287,12 +287,14 @@ def scan_blob(
     stream: Readable
     if head.startswith(GZIP_MAGIC):
         scan.compression = "gzip"
-        stream = gzip.GzipFile(fileobj=blob, mode="rb")  # type: ignore[arg-type]
+        stream = gzip.GzipFile(fileobj=cast(IO[bytes], blob), mode="rb")
     elif head.startswith(ZSTD_MAGIC):
         import zstandard
 
         scan.compression = "zstd"
-        stream = zstandard.ZstdDecompressor().stream_reader(blob, read_across_frames=True)
+        stream = zstandard.ZstdDecompressor().stream_reader(
+            cast(IO[bytes], blob), read_across_frames=True
+        )
     else:
         scan.compression = ""
         stream = blob

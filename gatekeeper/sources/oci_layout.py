@@ -1,4 +1,4 @@
-"""OCI image layouts: a directory (`oci:DIR[:tag]`) or a tarball of one (`oci-archive:X.tar[:tag]`)."""
+"""OCI image layouts: a directory (`oci:DIR[:tag]`) or a tarball (`oci-archive:X.tar[:tag]`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import IO
 
 from gatekeeper.errors import BadArchive, ImageNotFound, SourceError
-from gatekeeper.facts.image import ImageFacts
+from gatekeeper.facts.image import ImageFacts, Platform
 from gatekeeper.facts.needs import NOTHING, Request
 from gatekeeper.sources import ImageRef, SourceOptions
 from gatekeeper.sources._oci import (
@@ -88,7 +88,7 @@ def _tar_store(path: str, what: str) -> Iterator[_Store]:
         raise SourceError(f"{what}: cannot open: {exc.strerror or exc}") from exc
     with handle:
         try:
-            tar = tarfile.open(fileobj=handle, mode="r:")
+            tar = tarfile.open(fileobj=handle, mode="r:")  # noqa: SIM115 - lives with handle
             members = {m.name.removeprefix("./"): m for m in tar.getmembers()}
         except TAR_ERRORS as exc:
             raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
@@ -108,7 +108,9 @@ def _tar_store(path: str, what: str) -> Iterator[_Store]:
         yield _Store(opener, what)
 
 
-def _pick(store: _Store, ref: ImageRef, options: SourceOptions) -> tuple[Descriptor, tuple]:  # type: ignore[type-arg]
+def _pick(
+    store: _Store, ref: ImageRef, options: SourceOptions
+) -> tuple[Descriptor, tuple[Platform, ...]]:
     what = store.what
     index = parse_index(load_json(store.read("index.json"), f"{what}: index.json"), what)
     if not index:
@@ -117,9 +119,7 @@ def _pick(store: _Store, ref: ImageRef, options: SourceOptions) -> tuple[Descrip
     if ref.selector:
         for desc in index:
             names = (desc.annotation(REF_NAME), desc.annotation(CONTAINERD_NAME))
-            if ref.selector in names or any(
-                n and n.endswith(":" + ref.selector) for n in names
-            ):
+            if ref.selector in names or any(n and n.endswith(":" + ref.selector) for n in names):
                 chosen = desc
                 break
         if chosen is None:
@@ -132,9 +132,8 @@ def _pick(store: _Store, ref: ImageRef, options: SourceOptions) -> tuple[Descrip
         if not platforms_only:
             tags = ", ".join(sorted({d.annotation(REF_NAME) or "?" for d in index}))
             raise SourceError(f"{what}: holds {len(index)} images ({tags}); add :TAG to choose one")
-        chosen, available = select_platform(index, options.platform, what)
-        return chosen, available
-    available: tuple = ()  # type: ignore[type-arg]
+        return select_platform(index, options.platform, what)
+    available: tuple[Platform, ...] = ()
     depth = 0
     while chosen.media_type in INDEX_TYPES:
         depth += 1

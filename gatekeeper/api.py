@@ -1,0 +1,62 @@
+"""The library entry point: `check(image, ...) -> Report`. The CLI is a thin shell around it."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from gatekeeper.engine import evaluate
+from gatekeeper.facts import Target
+from gatekeeper.facts.needs import NOTHING, Need, Request
+from gatekeeper.findings import Severity
+from gatekeeper.policy.loader import load_policy
+from gatekeeper.policy.model import Policy
+from gatekeeper.report import Report
+from gatekeeper.rule import Rule
+from gatekeeper.rules import all_rules
+from gatekeeper.sources import ImageRef, SourceOptions, open_image, parse_reference
+
+
+def request_for(policy: Policy, rules: Sequence[Rule[Any]]) -> Request:
+    """The union of what the enabled rules need: config only unless one needs more."""
+    need, wanted = Need.CONFIG, NOTHING
+    for rule in rules:
+        setting = policy.setting(rule.id)
+        if not setting.enabled:
+            continue
+        req = rule.needs(rule.build_options(setting.options))
+        need |= req.need
+        wanted = wanted.merge(req.wanted)
+    return Request(need, wanted)
+
+
+def subject_key(ref: ImageRef) -> str:
+    """The image name without tag or digest: fingerprints stay stable across releases."""
+    name = ref.display_name.split("@", 1)[0]
+    head, sep, tail = name.rpartition(":")
+    return head if sep and "/" not in tail else name
+
+
+def check(
+    image: str,
+    *,
+    policies: Sequence[str] = (),
+    fail_on: Severity | None = None,
+    options: SourceOptions | None = None,
+) -> Report:
+    """Judge one image against the policies (default: builtin:default)."""
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    rules = all_rules()
+    policy = load_policy(policies, rules)
+    if fail_on is not None:
+        policy = dataclasses.replace(policy, fail_on=fail_on)
+    ref = parse_reference(image)
+    facts = open_image(ref, request_for(policy, rules), options or SourceOptions())
+    report = evaluate(
+        Target(image=facts), policy, rules, subject_key=subject_key(ref), started_at=started
+    )
+    return dataclasses.replace(report, duration_s=time.monotonic() - clock)

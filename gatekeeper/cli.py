@@ -1,0 +1,253 @@
+"""Command line: argv -> request -> api -> reporters -> files; exceptions -> exit codes. No logic.
+
+This is the only module that maps exceptions to exit codes, reads the environment and writes files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from gatekeeper import __version__, api
+from gatekeeper.errors import ExitCode, GatekeeperError, OutputError, UsageError
+from gatekeeper.facts.image import Platform
+from gatekeeper.findings import Severity
+from gatekeeper.policy.loader import builtin_names, load_policy, schema
+from gatekeeper.report import Report
+from gatekeeper.reporters import RenderOptions, all_reporters
+from gatekeeper.rules import all_rules, find_rule
+from gatekeeper.sources import SourceOptions
+
+log = logging.getLogger("gatekeeper")
+REPO_POLICY = ".gatekeeper.yaml"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gatekeeper",
+        description="Is this container image ready for production?",
+    )
+    parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="judge an image against the policy")
+    check.add_argument(
+        "image", help="app:prod, docker-archive:x.tar, oci:dir[:tag], docker://host/repo:tag"
+    )
+    check.add_argument(
+        "-p",
+        "--policy",
+        action="append",
+        default=[],
+        help=f"policy file or builtin:NAME (repeatable; default ./{REPO_POLICY} or builtin:default)",
+    )
+    check.add_argument(
+        "--format", default="console", choices=sorted(all_reporters()), help="stdout format"
+    )
+    check.add_argument(
+        "-o", "--output", help="write the --format report to this file instead of stdout"
+    )
+    check.add_argument("--json", metavar="FILE", help="also write the JSON report to FILE")
+    check.add_argument("--fail-on", type=_severity, help="override the policy's fail_on threshold")
+    check.add_argument(
+        "--warn-only", action="store_true", help="report, but exit 0 when the gate fails"
+    )
+    check.add_argument(
+        "--platform",
+        type=_platform,
+        default=Platform(),
+        help="os/arch[/variant] (default linux/amd64)",
+    )
+    check.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="allow plain HTTP to HOST",
+    )
+    check.add_argument("--timeout", type=float, default=60.0, help="network timeout in seconds")
+    check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+    rules = sub.add_parser("rules", help="list the rule catalogue")
+    rules.add_argument("--format", choices=("table", "json"), default="table")
+
+    explain = sub.add_parser("explain", help="show a rule's documentation")
+    explain.add_argument("rule", help="rule name or id")
+
+    policy = sub.add_parser("policy", help="policy tools")
+    psub = policy.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
+    validate = psub.add_parser("validate", help="validate policy files")
+    validate.add_argument("files", nargs="+")
+    psub.add_parser("schema", help="print the policy JSON Schema")
+    return parser
+
+
+def _severity(text: str) -> Severity:
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _platform(text: str) -> Platform:
+    try:
+        return Platform.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _use_color(choice: str, stream: object) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write the whole file or nothing: a temp file in the same directory, then rename."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write report: {exc.strerror or exc}") from exc
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    policies = args.policy or ([REPO_POLICY] if Path(REPO_POLICY).is_file() else [])
+    options = SourceOptions(
+        platform=args.platform,
+        insecure_registries=tuple(args.insecure_registry),
+        timeout=args.timeout,
+        environ=dict(os.environ),
+    )
+    report = api.check(args.image, policies=policies, fail_on=args.fail_on, options=options)
+    reporters = all_reporters()
+    stdout_is_file = args.output is not None
+    color = not stdout_is_file and _use_color(args.color, sys.stdout)
+    main_text = reporters[args.format].render(report, RenderOptions(color=color))
+    outputs: list[tuple[str, str]] = []
+    if args.json:
+        outputs.append((args.json, reporters["json"].render(report, RenderOptions())))
+    if stdout_is_file:
+        outputs.append((args.output, main_text))
+    for path, text in outputs:
+        write_atomic(path, text)
+    if not stdout_is_file:
+        sys.stdout.write(main_text)
+    return _exit_code(report, args.warn_only)
+
+
+def _exit_code(report: Report, warn_only: bool) -> int:
+    if report.errors:
+        for result in report.errors:
+            log.error(
+                "rule %s crashed: %s (this is a bug in gatekeeper)", result.rule.name, result.reason
+            )
+        return ExitCode.INTERNAL
+    if report.passed or warn_only:
+        return ExitCode.OK
+    return ExitCode.GATE_FAILED
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    rules = all_rules()
+    if args.format == "json":
+        rows = [
+            {
+                "id": r.id,
+                "name": r.name,
+                "title": r.title,
+                "checklist": r.checklist.value,
+                "severity": r.severity.label,
+                "fix": r.fix,
+            }
+            for r in rules
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return ExitCode.OK
+    width = max(len(r.name) for r in rules)
+    for r in rules:
+        sys.stdout.write(f"{r.id}  {r.name:<{width}}  {r.severity.label:<8}  {r.title}\n")
+    return ExitCode.OK
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    rules = all_rules()
+    rule = find_rule(rules, args.rule)
+    if rule is None:
+        import difflib
+
+        close = difflib.get_close_matches(args.rule, [r.name for r in rules], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"unknown rule {args.rule!r}{hint}; see `gatekeeper rules`")
+    header = f"{rule.id} {rule.name} [{rule.severity.label}, checklist: {rule.checklist.value}]"
+    sys.stdout.write(
+        f"{header}\n\n{rule.doc.strip()}\n\nFix: {rule.fix}\nDocs: {rule.info.docs_url}\n"
+    )
+    return ExitCode.OK
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    if args.policy_command == "schema":
+        sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
+        return ExitCode.OK
+    rules = all_rules()
+    for path in args.files:
+        load_policy([path], rules)
+        sys.stdout.write(f"{path}: valid\n")
+    return ExitCode.OK
+
+
+COMMANDS = {
+    "check": _cmd_check,
+    "rules": _cmd_rules,
+    "explain": _cmd_explain,
+    "policy": _cmd_policy,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(format="gatekeeper: %(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except GatekeeperError as exc:
+        sys.stderr.write(f"gatekeeper: error: {exc}\n")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("gatekeeper: interrupted\n")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception:
+        traceback.print_exc()
+        sys.stderr.write(
+            "gatekeeper: internal error: this is a bug in gatekeeper, please report it "
+            f"(version {__version__})\n"
+        )
+        return ExitCode.INTERNAL
+
+
+__all__ = ["builtin_names", "main", "write_atomic"]

@@ -1,0 +1,121 @@
+"""evaluate(target, policy, rules) -> Report. Pure: no I/O, no clock (the caller passes it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from gatekeeper import __version__
+from gatekeeper.facts import Target
+from gatekeeper.findings import Finding, fingerprint
+from gatekeeper.policy.model import Policy
+from gatekeeper.report import ChecklistItem, PolicyInfo, Report, RuleResult, Status, Subject
+from gatekeeper.rule import Checklist, Evidence, NotApplicable, Rule, Violation
+
+
+def evaluate(
+    target: Target,
+    policy: Policy,
+    rules: Sequence[Rule[Any]],
+    *,
+    subject_key: str,
+    started_at: datetime,
+) -> Report:
+    results = tuple(_run(rule, target, policy, subject_key) for rule in rules)
+    return Report(
+        tool="gatekeeper",
+        version=__version__,
+        subject=_subject(target),
+        policy=PolicyInfo(
+            policy.name, policy.fail_on, tuple((s.origin, s.digest) for s in policy.sources)
+        ),
+        results=results,
+        checklist=checklist(results),
+        started_at=started_at,
+    )
+
+
+def _run(rule: Rule[Any], target: Target, policy: Policy, subject_key: str) -> RuleResult:
+    setting = policy.setting(rule.id)
+    severity = setting.severity if setting.severity is not None else rule.severity
+    info = rule.info
+    if not setting.enabled:
+        reason = "disabled by the policy" if rule.id in policy.rules else "not in the policy"
+        return RuleResult(info, Status.SKIPPED, severity, reason=reason)
+    findings: list[Finding] = []
+    evidence: list[str] = []
+    try:
+        options = rule.build_options(setting.options)
+        for item in rule.check(target, options):
+            if isinstance(item, Evidence):
+                evidence.append(item.text)
+            elif isinstance(item, Violation):
+                findings.append(_stamp(rule, item, severity, subject_key))
+    except NotApplicable as exc:
+        return RuleResult(info, Status.SKIPPED, severity, reason=str(exc))
+    except Exception as exc:  # a broken rule must neither hide the others nor read as passed
+        return RuleResult(info, Status.ERROR, severity, reason=f"{type(exc).__name__}: {exc}")
+    findings.sort(
+        key=lambda f: (f.location.artifact, f.location.line or 0, f.location.pointer, f.message)
+    )
+    status = Status.FAILED if findings else Status.PASSED
+    return RuleResult(info, status, severity, tuple(evidence), findings=tuple(findings))
+
+
+def _stamp(rule: Rule[Any], violation: Violation, severity: Any, subject_key: str) -> Finding:
+    return Finding(
+        rule=rule.info,
+        severity=severity,
+        message=violation.message,
+        location=violation.location,
+        fingerprint=fingerprint(rule.id, subject_key, violation.location, violation.detail),
+        evidence=violation.evidence,
+    )
+
+
+def checklist(results: Sequence[RuleResult]) -> tuple[ChecklistItem, ...]:
+    items = []
+    for item in Checklist:
+        mine = [r for r in results if r.rule.checklist == item.value]
+        if not mine:
+            continue
+        statuses = {r.status for r in mine}
+        if Status.ERROR in statuses:
+            status = Status.ERROR
+        elif Status.FAILED in statuses:
+            status = Status.FAILED
+        elif Status.PASSED in statuses:
+            status = Status.PASSED
+        else:
+            status = Status.SKIPPED
+        summary = _summary(mine, status)
+        items.append(ChecklistItem(item.value, status, tuple(r.rule.name for r in mine), summary))
+    return tuple(items)
+
+
+def _summary(results: Sequence[RuleResult], status: Status) -> str:
+    if status is Status.FAILED:
+        first = next(f for r in results for f in r.findings)
+        return first.message
+    if status is Status.ERROR:
+        return next(r.reason for r in results if r.status is Status.ERROR)
+    if status is Status.PASSED:
+        return next((e for r in results for e in r.evidence), "passed")
+    return next((r.reason for r in results if r.reason), "skipped")
+
+
+def _subject(target: Target) -> Subject:
+    image = target.image
+    if image is None:
+        return Subject("", "", "", "", None, None, 0)
+    return Subject(
+        reference=image.reference,
+        source=image.source,
+        digest=image.digest,
+        platform=str(image.platform),
+        size=image.size,
+        compressed_size=image.compressed_size,
+        layers=len(image.layers),
+        created=image.created,
+    )

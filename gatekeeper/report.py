@@ -1,0 +1,93 @@
+"""The result of one gate run: per-rule results, findings, the checklist and the verdict.
+
+Reporters see only this; it is plain frozen data with no behaviour beyond derived views.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from gatekeeper.findings import Finding, RuleInfo, Severity
+
+
+class Status(enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: RuleInfo
+    status: Status
+    severity: Severity
+    """Effective severity (after the policy)."""
+    evidence: tuple[str, ...] = ()
+    reason: str = ""
+    """Why it was skipped, or what went wrong (ERROR)."""
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    name: str
+    status: Status
+    rules: tuple[str, ...]
+    """Rule names that judge this item."""
+    summary: str
+
+
+@dataclass(frozen=True)
+class Subject:
+    reference: str
+    source: str
+    digest: str
+    platform: str
+    size: int | None
+    compressed_size: int | None
+    layers: int
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    fail_on: Severity
+    sources: tuple[tuple[str, str], ...]
+    """(origin, sha256 digest) of every policy file, in load order."""
+
+
+@dataclass(frozen=True)
+class Report:
+    tool: str
+    version: str
+    subject: Subject
+    policy: PolicyInfo
+    results: tuple[RuleResult, ...]
+    checklist: tuple[ChecklistItem, ...]
+    started_at: datetime
+    duration_s: float = 0.0
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for r in self.results for f in r.findings)
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        """Findings at or above the policy's fail_on threshold."""
+        return tuple(f for f in self.findings if f.severity >= self.policy.fail_on)
+
+    @property
+    def errors(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.results if r.status is Status.ERROR)
+
+    @property
+    def passed(self) -> bool:
+        """Ready for production: nothing blocking, and no rule failed to run."""
+        return not self.blocking and not self.errors
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status is status)

@@ -1,0 +1,126 @@
+"""Image runs as root.
+
+A process running as UID 0 in the container is UID 0 on the host kernel: a container escape or a
+writable host mount becomes a root compromise. The image must name a non-root user that exists.
+
+Why: the article's checklist item "Non-root user specified" and its pitfall "Running as root:
+don't leave the default user". Docker runs as root unless the image says otherwise.
+
+How to fix: create an unprivileged user and switch to it as the last user instruction of the final
+stage, preferably by number so Kubernetes `runAsNonRoot` can verify it:
+
+    RUN useradd --uid 10001 --no-create-home app
+    USER 10001:10001
+
+Fails: no USER (root by default), `root`, `0`, `0:0`, `root:app`; a user name that resolves to UID 0
+in the image's /etc/passwd; a UID below `min_uid`. A user name that does not exist in the image's
+/etc/passwd is its own finding: the container would not start.
+Passes: `10001`, `10001:10001`, `app` when /etc/passwd maps it to a non-zero UID.
+
+Options:
+- `check_passwd` (default true): resolve user names in /etc/passwd (reads the image filesystem).
+- `min_uid` (default 1): the lowest acceptable UID (kube-score asks for 10000).
+- `require_numeric` (default false): fail a named user, since Kubernetes `runAsNonRoot` can only
+  verify numeric UIDs ("image has non-numeric user, cannot verify user is non-root").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from gatekeeper.facts import Target
+from gatekeeper.facts.accounts import GROUP, PASSWD, parse_passwd
+from gatekeeper.facts.needs import ContentWanted, Need, Request
+from gatekeeper.findings import Severity, image_location
+from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
+
+ROOT_NAMES = frozenset({"", "root", "0"})
+
+
+@dataclass(frozen=True)
+class Options:
+    check_passwd: bool = True
+    min_uid: int = 1
+    require_numeric: bool = False
+
+
+def check(target: Target, options: Options) -> Iterator[Item]:
+    image = target.require_image()
+    user_spec = image.config.user.strip()
+    user, _, group = user_spec.partition(":")
+    where = image_location("config.User")
+    shown = f"USER {user_spec}" if user_spec else "no USER"
+    if user in ROOT_NAMES:
+        reason = "no USER is set, so it runs as root" if not user_spec else f"{shown} is root"
+        yield Violation(f"The image runs as root: {reason}.", where, detail="root")
+        return
+    if user.isdigit():
+        uid = int(user)
+        if uid < options.min_uid:
+            yield Violation(
+                f"{shown}: UID {uid} is below the minimum {options.min_uid}.",
+                where,
+                detail="min-uid",
+            )
+            return
+        yield Evidence(
+            f"{shown}: numeric non-root UID {uid}" + (f", group {group}" if group else "")
+        )
+        return
+    if options.require_numeric:
+        yield Violation(
+            f"{shown} is a name; Kubernetes runAsNonRoot can only verify a numeric UID.",
+            where,
+            detail="non-numeric",
+        )
+    if not options.check_passwd or image.files is None:
+        yield Evidence(f"{shown}: named user (not resolved: filesystem not read)")
+        return
+    passwd = image.files.content(PASSWD)
+    accounts = parse_passwd(passwd) if passwd is not None else {}
+    account = accounts.get(user)
+    if account is None:
+        missing = (
+            "the image has no /etc/passwd" if passwd is None else f"{user!r} is not in /etc/passwd"
+        )
+        yield Violation(
+            f"{shown}: {missing}; the container would fail to start "
+            f'("unable to find user {user}").',
+            image_location(PASSWD),
+            detail="unknown-user",
+        )
+        return
+    if account.uid == 0:
+        yield Violation(
+            f"{shown}: /etc/passwd maps {user!r} to UID 0 (root).", where, detail="root"
+        )
+        return
+    if account.uid < options.min_uid:
+        yield Violation(
+            f"{shown}: UID {account.uid} is below the minimum {options.min_uid}.",
+            where,
+            detail="min-uid",
+        )
+        return
+    yield Evidence(f"{shown}: {user!r} is UID {account.uid} in /etc/passwd")
+
+
+def needs(options: Options) -> Request:
+    if not options.check_passwd:
+        return Request()
+    return Request(Need.CONFIG | Need.FILESYSTEM, ContentWanted(frozenset({PASSWD, GROUP})))
+
+
+RULE = Rule(
+    id="GK-IMG-001",
+    name="runs-as-root",
+    title="Image runs as root",
+    checklist=Checklist.NON_ROOT,
+    severity=Severity.HIGH,
+    check=check,
+    fix="Create a user and end the final stage with `USER 10001:10001` (a non-zero numeric UID).",
+    doc=__doc__ or "",
+    options=Options,
+    needs=needs,
+)

@@ -162,8 +162,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _exit_code(report: Report, warn_only: bool) -> int:
     if report.errors:
         for result in report.errors:
-            log.error(
-                "rule %s crashed: %s (this is a bug in gatekeeper)", result.rule.name, result.reason
+            sys.stderr.write(
+                f"gatekeeper: error: rule {result.rule.name} crashed: {result.reason} "
+                "(this is a bug in gatekeeper)\n"
+            )
             )
         return ExitCode.INTERNAL
     if report.passed or warn_only:

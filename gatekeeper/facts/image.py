@@ -164,9 +164,9 @@ class FileIndex:
             for i, part in enumerate(parts):
                 candidate = posixpath.join(resolved, part)
                 entry = self.files.get(candidate)
-                if entry is None:
+                if entry is None and i == len(parts) - 1:
                     return None
-                if entry.type is FileType.SYMLINK:
+                if entry is not None and entry.type is FileType.SYMLINK:
                     target = entry.link_target
                     base = target if target.startswith("/") else posixpath.join(resolved, target)
                     current = normalize_path(posixpath.join(base, *parts[i + 1 :]))

@@ -77,8 +77,10 @@ class _Doc:
     digest: str
 
 
-def _locate(node: yaml.Node | None, path: Sequence[Any]) -> tuple[int, int] | None:
-    """Line and column (1-based) of the YAML node at a JSON path."""
+def _locate(
+    node: yaml.Node | None, path: Sequence[Any], at_key: bool = False
+) -> tuple[int, int] | None:
+    """Line and column (1-based) of the YAML value (or its key) at a JSON path."""
     if node is None:
         return None
     best = node
@@ -88,7 +90,7 @@ def _locate(node: yaml.Node | None, path: Sequence[Any]) -> tuple[int, int] | No
             for key_node, value_node in node.value:
                 if getattr(key_node, "value", None) == str(part):
                     found = value_node
-                    best = key_node
+                    best = key_node if at_key else value_node
                     break
         elif (
             isinstance(node, yaml.SequenceNode)
@@ -103,8 +105,8 @@ def _locate(node: yaml.Node | None, path: Sequence[Any]) -> tuple[int, int] | No
     return best.start_mark.line + 1, best.start_mark.column + 1
 
 
-def _error(doc: _Doc, path: Sequence[Any], message: str) -> PolicyError:
-    where = _locate(doc.node, path)
+def _error(doc: _Doc, path: Sequence[Any], message: str, at_key: bool = False) -> PolicyError:
+    where = _locate(doc.node, path, at_key)
     prefix = f"{doc.origin}:{where[0]}:{where[1]}" if where else doc.origin
     key = ".".join(str(p) for p in path)
     return PolicyError(f"{prefix}: {key + ': ' if key else ''}{message}")
@@ -166,6 +168,7 @@ def _validate(doc: _Doc) -> None:
             message = f"unknown key {extra[0]!r}" + (
                 f" (did you mean {close[0]!r}?)" if close else ""
             )
+            raise _error(doc, path, message, at_key=True)
     elif error.validator == "const" and path == ["version"]:
         message = f"unsupported policy version {error.instance!r} (this gatekeeper reads version 1)"
     raise _error(doc, path, message)
@@ -180,9 +183,9 @@ def _normalize(doc: _Doc, catalogue: Sequence[Rule[Any]]) -> dict[str, Any]:
         if rule is None:
             close = difflib.get_close_matches(key, [r.name for r in catalogue], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise _error(doc, ["rules", key], f"unknown rule{hint}; see `gatekeeper rules`")
+            raise _error(doc, ["rules", key], f"unknown rule{hint}; see `gatekeeper rules`", True)
         if rule.id in rules:
-            raise _error(doc, ["rules", key], f"rule {rule.name} is configured twice (name and id)")
+            raise _error(doc, ["rules", key], f"rule {rule.name} is set twice (name and id)", True)
         setting: dict[str, Any] = {"enabled": value} if isinstance(value, bool) else dict(value)
         if "options" in setting:
             try:

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.errors import PolicyError
+from gatekeeper.findings import Severity
+from gatekeeper.policy.loader import builtin_names, load_policy
+from gatekeeper.rules import all_rules
+
+RULES = all_rules()
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return str(path)
+
+
+def load(*specs: str) -> object:
+    return load_policy(list(specs), RULES)
+
+
+def error_of(*specs: str) -> str:
+    with pytest.raises(PolicyError) as info:
+        load_policy(list(specs), RULES)
+    return str(info.value)
+
+
+def test_default_is_builtin_default() -> None:
+    policy = load_policy([], RULES)
+    assert policy.fail_on is Severity.MEDIUM
+    assert {RULES[0].id, RULES[1].id, RULES[2].id} <= set(policy.rules)
+    assert policy.sources[0].origin == "builtin:default"
+    assert policy.sources[0].digest.startswith("sha256:")
+
+
+@pytest.mark.parametrize("name", ["default", "strict", "minimal"])
+def test_builtins_load(name: str) -> None:
+    assert name in builtin_names()
+    load_policy([f"builtin:{name}"], RULES)
+
+
+def test_strict_extends_default_and_tightens() -> None:
+    policy = load_policy(["builtin:strict"], RULES)
+    assert policy.fail_on is Severity.LOW
+    assert [s.origin for s in policy.sources] == ["builtin:default", "builtin:strict"]
+    root = policy.rules["GK-IMG-001"]
+    assert root.severity is Severity.CRITICAL
+    assert root.options == {"min_uid": 10000, "require_numeric": True}
+    assert policy.rules["GK-IMG-003"].options == {"max": "150MB"}
+
+
+def test_repo_policy_extends_and_overrides(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "gk.yaml",
+        "version: 1\nextends: builtin:default\nfail_on: high\nrules:\n"
+        "  image-size: {options: {max: 1GB}}\n  GK-IMG-002: false\n",
+    )
+    policy = load_policy([path], RULES)
+    assert policy.fail_on is Severity.HIGH
+    assert policy.rules["GK-IMG-003"].options == {"max": "1GB"}
+    assert policy.rules["GK-IMG-003"].severity is Severity.MEDIUM
+    assert policy.rules["GK-IMG-002"].enabled is False
+
+
+def test_relative_extends(tmp_path: Path) -> None:
+    write(tmp_path, "org/base.yaml", "version: 1\nfail_on: critical\nrules: {runs-as-root: true}\n")
+    team = write(tmp_path, "team/gk.yaml", "version: 1\nextends: [../org/base.yaml]\n")
+    policy = load_policy([team], RULES)
+    assert policy.fail_on is Severity.CRITICAL
+    assert list(policy.rules) == ["GK-IMG-001"]
+
+
+def test_unknown_key_names_file_line_and_suggests(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nfail_onn: high\n")
+    assert error_of(path) == f"{path}:2:1: fail_onn: unknown key 'fail_onn' (did you mean 'fail_on'?)"
+
+
+def test_unknown_rule_suggests(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nrules:\n  runs-as-rot: {}\n")
+    message = error_of(path)
+    assert message.startswith(f"{path}:3:3: rules.runs-as-rot: unknown rule")
+    assert "did you mean 'runs-as-root'?" in message
+
+
+def test_bad_option_type(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nrules:\n  runs-as-root:\n    options: {min_uid: lots}\n")
+    message = error_of(path)
+    assert message.startswith(f"{path}:4:14: rules.runs-as-root.options:")
+    assert "option 'min_uid': expected an integer" in message
+
+
+def test_unknown_option_suggests(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nrules:\n  image-size: {options: {maxx: 1MB}}\n")
+    assert "unknown option 'maxx' (did you mean 'max'?)" in error_of(path)
+
+
+def test_bad_size(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nrules:\n  image-size: {options: {max: huge}}\n")
+    assert "'huge' is not a size" in error_of(path)
+
+
+def test_bad_severity(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nfail_on: urgent\n")
+    assert error_of(path).startswith(f"{path}:2:10: fail_on: 'urgent' is not one of")
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nrules: [\n")
+    assert error_of(path).startswith(f"{path}:3:1: invalid YAML:")
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nfail_on: low\nfail_on: high\n")
+    assert "duplicate key 'fail_on'" in error_of(path)
+
+
+def test_wrong_version(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 2\n")
+    assert "unsupported policy version 2" in error_of(path)
+
+
+def test_missing_version(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "fail_on: high\n")
+    assert "'version' is a required property" in error_of(path)
+
+
+def test_empty_and_non_mapping(tmp_path: Path) -> None:
+    assert "is empty" in error_of(write(tmp_path, "e.yaml", ""))
+    assert "must be a mapping" in error_of(write(tmp_path, "l.yaml", "- 1\n"))
+
+
+def test_cycle_shows_chain(tmp_path: Path) -> None:
+    a = write(tmp_path, "a.yaml", "version: 1\nextends: b.yaml\n")
+    write(tmp_path, "b.yaml", "version: 1\nextends: a.yaml\n")
+    message = error_of(a)
+    assert message.startswith("policy extends itself: ")
+    assert message.count("a.yaml") == 2 and "b.yaml" in message
+
+
+def test_missing_file_and_unknown_builtin(tmp_path: Path) -> None:
+    assert error_of(str(tmp_path / "nope.yaml")).endswith("nope.yaml: policy file not found")
+    assert "unknown built-in policy 'builtin:nope'" in error_of("builtin:nope")
+
+
+def test_same_rule_by_name_and_id(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nrules:\n  runs-as-root: {}\n  GK-IMG-001: {}\n")
+    assert "is set twice" in error_of(path)
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(b"version: 1\n\xff\xfe\n")
+    assert "not UTF-8" in error_of(str(path))

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gatekeeper.rules.image.healthcheck_missing import RULE
+from tests.factories import catches, evidence, image, passes, violations
+from tests.imagegen import directory, exe, file, symlink
+
+SLIM = [
+    directory("/bin"),
+    exe("/bin/dash"),
+    symlink("/bin/sh", "dash"),
+    directory("/usr/bin"),
+    exe("/usr/bin/python3"),
+    file("/usr/bin/notexec", "x"),
+    directory("/usr/local/bin"),
+    symlink("/usr/local/bin/python", "/usr/bin/python3"),
+    exe("/app/health"),
+]
+NO_SHELL = [exe("/app/health"), directory("/usr/bin"), exe("/usr/bin/wget")]
+
+
+def hc(*test: str) -> dict[str, Any]:
+    return {"Test": list(test), "Interval": 30_000_000_000}
+
+
+def test_missing() -> None:
+    [v] = violations(RULE, image([SLIM]))
+    assert v.message == "The image has no HEALTHCHECK."
+
+
+def test_none_disables() -> None:
+    [v] = violations(RULE, image([SLIM], Healthcheck=hc("NONE")))
+    assert "disables" in v.message
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        ("CMD", "/app/health"),
+        ("CMD", "python3", "-c", "1"),
+        ("CMD", "python", "-c", "1"),
+        ("CMD-SHELL", "python3 -c 'import sys' || exit 1"),
+        ("CMD-SHELL", "FOO=1 BAR=2 /app/health"),
+        ("CMD-SHELL", "exit 0"),
+        ("CMD-SHELL", "test -f /tmp/ready"),
+    ],
+)
+def test_existing_commands_pass(test: tuple[str, ...]) -> None:
+    assert passes(RULE, image([SLIM], Healthcheck=hc(*test)))
+
+
+@pytest.mark.parametrize(
+    ("test", "missing"),
+    [
+        (("CMD-SHELL", "curl -f http://localhost:3000/health || exit 1"), "curl"),
+        (("CMD", "curl", "-f", "http://localhost/"), "curl"),
+        (("CMD", "/usr/bin/notexec"), "/usr/bin/notexec"),
+        (("CMD", "/nope/health"), "/nope/health"),
+    ],
+)
+def test_missing_commands_fail(test: tuple[str, ...], missing: str) -> None:
+    [v] = violations(RULE, image([SLIM], Healthcheck=hc(*test)))
+    assert f"{missing!r} is not in the image" in v.message
+
+
+def test_shell_form_needs_a_shell() -> None:
+    [v] = violations(RULE, image([NO_SHELL], Healthcheck=hc("CMD-SHELL", "wget -q localhost")))
+    assert "/bin/sh" in v.message
+    assert passes(RULE, image([NO_SHELL], Healthcheck=hc("CMD", "wget", "-q", "localhost")))
+
+
+def test_path_from_image_env() -> None:
+    facts = image([SLIM], Healthcheck=hc("CMD", "health"), Env=["PATH=/app:/usr/bin"])
+    assert evidence(RULE, facts) == ["HEALTHCHECK CMD health: health found at /app/health"]
+    assert catches(RULE, image([SLIM], Healthcheck=hc("CMD", "health")))
+
+
+def test_command_deleted_in_later_layer_fails() -> None:
+    from tests.imagegen import whiteout
+
+    facts = image([SLIM, [whiteout("/app/health")]], Healthcheck=hc("CMD", "/app/health"))
+    assert catches(RULE, facts)
+
+
+def test_config_only_trusts_the_command() -> None:
+    facts = image([SLIM], filesystem=False, Healthcheck=hc("CMD", "curl"))
+    assert evidence(RULE, facts) == ["HEALTHCHECK CMD curl (command not verified)"]
+    assert not RULE.needs(RULE.build_options({"verify_command": False})).filesystem

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper import cli
+from gatekeeper.errors import ExitCode
+from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
+
+GOOD = Image(
+    layers=BUSYBOX_LIKE.layers,
+    config={
+        "User": "10001",
+        "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]},
+        "Env": ["PATH=/bin"],
+    },
+)
+ROOT = Image(layers=BUSYBOX_LIKE.layers, config=dict(GOOD.config, User=""))
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> str:
+    write_docker_archive(tmp_path / "good.tar", GOOD)
+    return f"docker-archive:{tmp_path / 'good.tar'}"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> str:
+    write_docker_archive(tmp_path / "root.tar", ROOT)
+    return f"docker-archive:{tmp_path / 'root.tar'}"
+
+
+def run(*argv: str) -> int:
+    return cli.main(list(argv))
+
+
+def test_pass_exit_0(good: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("check", good) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "✓ READY for production" in out
+    assert "\x1b[" not in out  # not a TTY: no colour
+
+
+def test_gate_failure_exit_1(root: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("check", root) == ExitCode.GATE_FAILED
+    assert "✗ NOT READY for production: 1 blocking finding" in capsys.readouterr().out
+
+
+def test_warn_only_and_fail_on(root: str) -> None:
+    assert run("check", root, "--warn-only") == ExitCode.OK
+    assert run("check", root, "--fail-on", "critical") == ExitCode.OK
+    assert run("check", root, "--fail-on", "info") == ExitCode.GATE_FAILED
+
+
+def test_usage_errors_exit_2(good: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("check") == ExitCode.USAGE
+    assert run("check", good, "--fail-on", "severe") == ExitCode.USAGE
+    assert run("check", good, "--platform", "linux") == ExitCode.USAGE
+    assert run("explain", "runs-as-rot") == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "did you mean 'runs-as-root'?" in err
+    assert "Traceback" not in err
+
+
+def test_invalid_policy_exit_2(good: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nrules: {nope: {}}\n")
+    assert run("check", good, "--policy", str(bad)) == ExitCode.USAGE
+    assert f"gatekeeper: error: {bad}:2:9: rules.nope: unknown rule" in capsys.readouterr().err
+
+
+def test_input_errors_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corrupt = tmp_path / "corrupt.tar"
+    corrupt.write_bytes(b"not a tar at all" * 100)
+    assert run("check", f"docker-archive:{tmp_path / 'missing.tar'}") == ExitCode.INPUT
+    assert run("check", f"docker-archive:{corrupt}") == ExitCode.INPUT
+    assert run("check", f"oci:{tmp_path / 'nolayout'}") == ExitCode.INPUT
+    err = capsys.readouterr().err
+    assert err.count("gatekeeper: error:") == 3
+    assert "Traceback" not in err
+    assert all(len(line) < 300 for line in err.splitlines())
+
+
+def test_no_report_left_on_input_error(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    assert run("check", f"docker-archive:{tmp_path / 'x.tar'}", "--json", str(out)) == ExitCode.INPUT
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reports_written_also_when_gate_fails(root: str, tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "gk.json"
+    txt = tmp_path / "console.txt"
+    code = run("check", root, "--json", str(out), "-o", str(txt))
+    assert code == ExitCode.GATE_FAILED
+    doc = json.loads(out.read_text())
+    assert doc["verdict"]["ready"] is False
+    assert "NOT READY" in txt.read_text()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["gk.json"]  # no temp files left
+
+
+def test_json_format_on_stdout(good: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("check", good, "--format", "json") == ExitCode.OK
+    doc: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert doc["verdict"]["ready"] is True
+    assert {r["name"] for r in doc["rules"]} >= {"runs-as-root", "healthcheck-missing", "image-size"}
+
+
+def test_unwritable_output_exit_3(good: str, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert run("check", good, "--json", str(blocker / "sub" / "x.json")) == ExitCode.INPUT
+
+
+def test_crashing_rule_exit_4(good: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import dataclasses
+
+    from gatekeeper import api
+    from gatekeeper.rules import all_rules
+
+    def boom(*_: object) -> Any:
+        raise RuntimeError("kaput")
+
+    rules = tuple(
+        dataclasses.replace(r, check=boom) if r.name == "runs-as-root" else r for r in all_rules()
+    )
+    monkeypatch.setattr(api, "all_rules", lambda: rules)
+    assert run("check", good) == ExitCode.INTERNAL
+    captured = capsys.readouterr()
+    assert "NO VERDICT" in captured.out
+    assert "rule runs-as-root crashed: RuntimeError: kaput" in captured.err
+
+
+def test_unexpected_exception_exit_4(good: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def boom(*_: object, **__: object) -> Any:
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(cli.api, "check", boom)
+    assert run("check", good) == ExitCode.INTERNAL
+    assert "this is a bug in gatekeeper" in capsys.readouterr().err
+
+
+def test_repo_policy_discovered(good: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".gatekeeper.yaml").write_text(
+        "version: 1\nextends: builtin:default\nrules:\n  image-size: {options: {max: 10B}}\n"
+    )
+    assert run("check", good) == ExitCode.GATE_FAILED
+
+
+def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("rules") == ExitCode.OK
+    table = capsys.readouterr().out
+    assert "GK-IMG-001  runs-as-root" in table
+    assert run("rules", "--format", "json") == ExitCode.OK
+    assert {r["name"] for r in json.loads(capsys.readouterr().out)} >= {"image-size"}
+    assert run("explain", "GK-IMG-002") == ExitCode.OK
+    text = capsys.readouterr().out
+    assert text.startswith("GK-IMG-002 healthcheck-missing [medium, checklist: Health checks]")
+    assert "How to fix:" in text
+
+
+def test_policy_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("policy", "schema") == ExitCode.OK
+    assert json.loads(capsys.readouterr().out)["title"] == "gatekeeper policy file"
+    good = tmp_path / "p.yaml"
+    good.write_text("version: 1\nextends: builtin:strict\n")
+    assert run("policy", "validate", str(good)) == ExitCode.OK
+    good.write_text("version: 1\nfail_on: never\n")
+    assert run("policy", "validate", str(good)) == ExitCode.USAGE
+
+
+def test_python_dash_m(good: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", "check", good, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["schema_version"] == 1
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        run("--version")
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("gatekeeper ")

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gatekeeper.engine import evaluate
+from gatekeeper.facts import Target
+from gatekeeper.findings import Severity
+from gatekeeper.policy.model import Policy, RuleSetting
+from gatekeeper.report import Status
+from gatekeeper.rules import all_rules
+from tests.factories import image
+from tests.imagegen import BUSYBOX_LIKE
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+RULES = all_rules()
+
+
+def policy(**settings: RuleSetting) -> Policy:
+    return Policy("test", Severity.MEDIUM, settings)
+
+
+def run(p: Policy, **config: Any) -> Any:
+    facts = image(BUSYBOX_LIKE.layers, **config)
+    return evaluate(Target(image=facts), p, RULES, subject_key="app", started_at=NOW)
+
+
+def test_rules_not_in_policy_are_skipped() -> None:
+    report = run(policy(**{"GK-IMG-001": RuleSetting()}))
+    by_name = {r.rule.name: r for r in report.results}
+    assert by_name["runs-as-root"].status is Status.FAILED
+    assert by_name["image-size"].status is Status.SKIPPED
+    assert by_name["image-size"].reason == "not in the policy"
+
+
+def test_disabled_rule_skipped_with_reason() -> None:
+    report = run(policy(**{"GK-IMG-001": RuleSetting(enabled=False)}))
+    assert report.results[0].reason == "disabled by the policy"
+    assert report.passed
+
+
+def test_severity_override_and_threshold() -> None:
+    low = policy(**{"GK-IMG-001": RuleSetting(severity=Severity.LOW)})
+    report = run(low)
+    assert report.findings[0].severity is Severity.LOW
+    assert report.passed  # below fail_on: reported, not blocking
+    assert not report.blocking
+
+
+def test_fingerprint_stable_and_distinct() -> None:
+    p = policy(**{"GK-IMG-001": RuleSetting()})
+    a = run(p).findings[0].fingerprint
+    assert a == run(p).findings[0].fingerprint
+    b = evaluate(
+        Target(image=image(BUSYBOX_LIKE.layers)), p, RULES, subject_key="other", started_at=NOW
+    ).findings[0].fingerprint
+    assert a != b
+
+
+def test_checklist_summary() -> None:
+    everything = {r.id: RuleSetting() for r in RULES}
+    report = run(policy(**everything), User="10001")
+    items = {c.name: c.status for c in report.checklist}
+    assert items["Non-root user"] is Status.PASSED
+    assert items["Health checks"] is Status.FAILED
+    assert items["Image size"] is Status.PASSED
+
+
+def test_no_image_skips_image_rules() -> None:
+    report = evaluate(Target(), policy(**{"GK-IMG-001": RuleSetting()}), RULES, subject_key="x", started_at=NOW)
+    assert report.results[0].status is Status.SKIPPED
+    assert report.results[0].reason == "no image given"
+
+
+def test_bad_option_value_is_error_not_pass() -> None:
+    report = run(policy(**{"GK-IMG-001": RuleSetting(options={"min_uid": "x"})}))
+    assert report.results[0].status is Status.ERROR
+    assert not report.passed

@@ -166,7 +166,6 @@ def _exit_code(report: Report, warn_only: bool) -> int:
                 f"gatekeeper: error: rule {result.rule.name} crashed: {result.reason} "
                 "(this is a bug in gatekeeper)\n"
             )
-            )
         return ExitCode.INTERNAL
     if report.passed or warn_only:
         return ExitCode.OK

@@ -10,8 +10,11 @@ from typing import Any
 
 from gatekeeper.engine import evaluate
 from gatekeeper.facts import Target
+from gatekeeper.facts.image import ImageFacts
+from gatekeeper.facts.mapping import layer_instructions, match_history
 from gatekeeper.facts.needs import NOTHING, Need, Request
 from gatekeeper.findings import Severity
+from gatekeeper.inputs import InputOptions, Inputs, gather, image_names, select_workloads
 from gatekeeper.policy.loader import load_policy
 from gatekeeper.policy.model import Policy
 from gatekeeper.report import Report
@@ -33,30 +36,61 @@ def request_for(policy: Policy, rules: Sequence[Rule[Any]]) -> Request:
     return Request(need, wanted)
 
 
-def subject_key(ref: ImageRef) -> str:
+def subject_key(ref: ImageRef | None) -> str:
     """The image name without tag or digest: fingerprints stay stable across releases."""
+    if ref is None:
+        return ""
     name = ref.display_name.split("@", 1)[0]
     head, sep, tail = name.rpartition(":")
     return head if sep and "/" not in tail else name
 
 
+def build_target(image: ImageFacts | None, ref: ImageRef | None, inputs: Inputs) -> Target:
+    """Join the image and the repository files: workloads of this image, history -> lines."""
+    matched: dict[int, Any] = {}
+    if image is not None and inputs.dockerfile is not None:
+        matched = match_history(inputs.dockerfile, image.history)
+    names = image_names(ref.display_name if ref else "", image.repo_tags if image else ())
+    return Target(
+        image=image,
+        dockerfile=inputs.dockerfile,
+        context=inputs.context,
+        workloads=inputs.workloads,
+        image_workloads=select_workloads(inputs.workloads, names, inputs.service),
+        scans=inputs.scans,
+        inputs=inputs.files,
+        history_instructions=matched,
+        layer_instructions=layer_instructions(image.history, matched) if image else {},
+    )
+
+
 def check(
-    image: str,
+    image: str | None,
     *,
     policies: Sequence[str] = (),
     fail_on: Severity | None = None,
     options: SourceOptions | None = None,
+    inputs: InputOptions | None = None,
 ) -> Report:
-    """Judge one image against the policies (default: builtin:default)."""
+    """Judge one image (and the files around it) against the policies (default: builtin:default)."""
     started = datetime.now(UTC)
     clock = time.monotonic()
     rules = all_rules()
     policy = load_policy(policies, rules)
     if fail_on is not None:
         policy = dataclasses.replace(policy, fail_on=fail_on)
-    ref = parse_reference(image)
-    facts = open_image(ref, request_for(policy, rules), options or SourceOptions())
+    gathered = gather(inputs or InputOptions(discover=False))
+    ref = parse_reference(image) if image else None
+    facts = (
+        open_image(ref, request_for(policy, rules), options or SourceOptions())
+        if ref is not None
+        else None
+    )
     report = evaluate(
-        Target(image=facts), policy, rules, subject_key=subject_key(ref), started_at=started
+        build_target(facts, ref, gathered),
+        policy,
+        rules,
+        subject_key=subject_key(ref),
+        started_at=started,
     )
     return dataclasses.replace(report, duration_s=time.monotonic() - clock)

@@ -19,6 +19,7 @@ from gatekeeper import __version__, api
 from gatekeeper.errors import ExitCode, GatekeeperError, OutputError, UsageError
 from gatekeeper.facts.image import Platform
 from gatekeeper.findings import Severity
+from gatekeeper.inputs import InputOptions
 from gatekeeper.policy.loader import builtin_names, load_policy, schema
 from gatekeeper.report import Report
 from gatekeeper.reporters import RenderOptions, all_reporters
@@ -78,6 +79,28 @@ def _parser() -> argparse.ArgumentParser:
         help="allow plain HTTP to HOST",
     )
     check.add_argument("--timeout", type=float, default=60.0, help="network timeout in seconds")
+    files = check.add_argument_group(
+        "repository files (discovered in the working directory unless given)"
+    )
+    files.add_argument(
+        "--dockerfile", metavar="PATH", help="the Dockerfile the image was built from"
+    )
+    files.add_argument("--context", metavar="DIR", help="the build context (for .dockerignore)")
+    files.add_argument(
+        "--compose", action="append", default=[], metavar="FILE", help="compose file"
+    )
+    files.add_argument("--service", metavar="NAME", help="the compose service that runs this image")
+    files.add_argument(
+        "--k8s", action="append", default=[], metavar="FILE|DIR", help="Kubernetes manifests"
+    )
+    files.add_argument(
+        "--scan-report",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Trivy/Grype JSON or SARIF",
+    )
+    files.add_argument("--no-discover", action="store_true", help="use only the files given")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
     rules = sub.add_parser("rules", help="list the rule catalogue")
@@ -142,7 +165,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         environ=dict(os.environ),
     )
-    report = api.check(args.image, policies=policies, fail_on=args.fail_on, options=options)
+    inputs = InputOptions(
+        dockerfile=args.dockerfile,
+        context=args.context,
+        compose=tuple(args.compose),
+        service=args.service,
+        k8s=tuple(args.k8s),
+        scan_reports=tuple(args.scan_report),
+        discover=not args.no_discover,
+    )
+    report = api.check(
+        args.image, policies=policies, fail_on=args.fail_on, options=options, inputs=inputs
+    )
     reporters = all_reporters()
     stdout_is_file = args.output is not None
     color = not stdout_is_file and _use_color(args.color, sys.stdout)

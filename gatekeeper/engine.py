@@ -33,6 +33,7 @@ def evaluate(
         results=results,
         checklist=checklist(results),
         started_at=started_at,
+        inputs=tuple((i.kind, i.path, i.how) for i in target.inputs),
     )
 
 

@@ -69,6 +69,8 @@ class Report:
     results: tuple[RuleResult, ...]
     checklist: tuple[ChecklistItem, ...]
     started_at: datetime
+    inputs: tuple[tuple[str, str, str], ...] = ()
+    """(kind, path, how) of every repository file the run used."""
     duration_s: float = 0.0
 
     @property

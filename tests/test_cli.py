@@ -23,6 +23,14 @@ GOOD = Image(
 ROOT = Image(layers=BUSYBOX_LIKE.layers, config=dict(GOOD.config, User=""))
 
 
+@pytest.fixture(autouse=True)
+def _hermetic_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI discovers Dockerfile/compose/k8s in the working directory: use an empty one."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+
 @pytest.fixture
 def good(tmp_path: Path) -> str:
     write_docker_archive(tmp_path / "good.tar", GOOD)
@@ -90,7 +98,7 @@ def test_no_report_left_on_input_error(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     assert run("check", f"docker-archive:{tmp_path / 'x.tar'}", "--json", str(out)) == ExitCode.INPUT
     assert not out.exists()
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
 
 
 def test_reports_written_also_when_gate_fails(root: str, tmp_path: Path) -> None:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from gatekeeper.facts.context import BuildContext
+from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import ImageFacts
+from gatekeeper.facts.scan import ScanReport
+from gatekeeper.facts.workload import Workload
+from gatekeeper.findings import Location, image_location
+
+
+@dataclass(frozen=True, slots=True)
+class InputFile:
+    """A file the run used, and how it was found (for the report)."""
+
+    kind: str
+    """`dockerfile`, `dockerignore`, `compose`, `kubernetes`, `scan-report`."""
+    path: str
+    how: str
+    """`given` on the command line, or `discovered` in the working directory."""
 
 
 @dataclass(frozen=True)
@@ -12,6 +29,18 @@ class Target:
     """Everything one gate run judges together."""
 
     image: ImageFacts | None = None
+    dockerfile: Dockerfile | None = None
+    context: BuildContext | None = None
+    workloads: tuple[Workload, ...] = ()
+    """Every container of the given compose / Kubernetes files."""
+    image_workloads: tuple[Workload, ...] = ()
+    """The workloads that run this image (by image name, or the service chosen with --service)."""
+    scans: tuple[ScanReport, ...] = ()
+    inputs: tuple[InputFile, ...] = ()
+    layer_instructions: Mapping[int, Instruction] = field(default_factory=dict)
+    """Image layer index -> the final-stage Dockerfile instruction that made it."""
+    history_instructions: Mapping[int, Instruction] = field(default_factory=dict)
+    """Image history index -> the Dockerfile instruction that made it."""
 
     def require_image(self) -> ImageFacts:
         if self.image is None:
@@ -19,3 +48,36 @@ class Target:
 
             raise NotApplicable("no image given")
         return self.image
+
+    def require_dockerfile(self) -> Dockerfile:
+        if self.dockerfile is None:
+            from gatekeeper.rule import NotApplicable
+
+            raise NotApplicable("no Dockerfile given or found")
+        return self.dockerfile
+
+    @property
+    def has_runtime_config(self) -> bool:
+        return any(i.kind in ("compose", "kubernetes") for i in self.inputs)
+
+    def instruction_location(self, instruction: Instruction) -> Location:
+        path = self.dockerfile.path if self.dockerfile is not None else "Dockerfile"
+        return Location(path, instruction.line, instruction.keyword)
+
+    def layer_location(self, layer: int | None, pointer: str = "") -> Location:
+        """The Dockerfile line that made an image layer, else the image itself."""
+        instruction = self.layer_instructions.get(layer) if layer is not None else None
+        if instruction is not None:
+            return Location(
+                self.instruction_location(instruction).artifact, instruction.line, pointer
+            )
+        return image_location(pointer)
+
+    def config_location(self, keyword: str, pointer: str) -> Location:
+        """The last final-stage instruction of a kind (USER, HEALTHCHECK, ENV...), else the image."""
+        if self.dockerfile is not None:
+            for stage in reversed(self.dockerfile.runtime_chain()):
+                found = stage.last(keyword)
+                if found is not None:
+                    return Location(self.dockerfile.path, found.line, pointer)
+        return image_location(pointer)

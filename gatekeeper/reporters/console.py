@@ -38,6 +38,9 @@ def render(report: Report, options: RenderOptions) -> str:
     out.append(f"  {s.source}, {digest}, {s.platform}, {s.layers} layers{size}")
     origins = ", ".join(origin for origin, _ in report.policy.sources) or report.policy.name
     out.append(f"  policy {origins}, fails on {report.policy.fail_on.label} and above")
+    if report.inputs:
+        used = ", ".join(f"{path} ({how})" for _, path, how in report.inputs)
+        out.append(f"  inputs {used}")
     out.append("")
     out.append(_headline(report, paint))
     for item in report.checklist:

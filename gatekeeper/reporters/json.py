@@ -72,6 +72,7 @@ def to_v1(report: Report) -> dict[str, Any]:
             "findings": len(report.findings),
             "errors": len(report.errors),
         },
+        "inputs": [{"kind": k, "path": p, "how": h} for k, p, h in report.inputs],
         "checklist": [
             {"item": c.name, "status": c.status.value, "rules": list(c.rules), "summary": c.summary}
             for c in report.checklist

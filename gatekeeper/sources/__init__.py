@@ -53,13 +53,16 @@ class SourceOptions:
 
 
 def _split_path_selector(rest: str) -> tuple[str, str]:
-    """`path:sel` where path itself may contain ':'; an existing path wins."""
+    """`path:sel` where path itself may contain ':'; the longest existing path wins."""
     if os.path.exists(rest) or ":" not in rest:
         return rest, ""
+    cut = rest.rfind(":")
+    while cut > 0:
+        if os.path.exists(rest[:cut]):
+            return rest[:cut], rest[cut + 1 :]
+        cut = rest.rfind(":", 0, cut)
+    # Nothing exists: split at the first ':' so the error names the path the user meant.
     path, _, selector = rest.partition(":")
-    if os.path.exists(path):
-        return path, selector
-    # Neither exists: split at the first ':' so the error names the path the user meant.
     return path, selector
 
 

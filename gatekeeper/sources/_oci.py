@@ -195,7 +195,9 @@ def _env(value: Any) -> tuple[tuple[str, str], ...]:
 
 def parse_config(raw: bytes, what: str = "image config") -> ParsedConfig:
     doc = load_json(raw, what)
-    cfg = doc.get("config") or doc.get("container_config") or {}
+    # `container_config` is the build container's (`#(nop) ...` commands), never the image's
+    # runtime config; it is only a stand-in when an ancient config has no `config` at all.
+    cfg = doc.get("config") if "config" in doc else doc.get("container_config")
     if not isinstance(cfg, dict):
         cfg = {}
     labels = cfg.get("Labels") or {}

@@ -19,7 +19,14 @@ from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.needs import NOTHING, Request
 from gatekeeper.sources import ImageRef, SourceOptions
 from gatekeeper.sources._oci import assemble, check_digest, load_json, parse_config
-from gatekeeper.sources.layers import IndexBuilder, LayerScan, Readable, scan_blob, verify
+from gatekeeper.sources.layers import (
+    ZSTD_MAGIC,
+    IndexBuilder,
+    LayerScan,
+    Readable,
+    scan_blob,
+    verify,
+)
 
 MAX_JSON = 32 << 20
 _CONTENT_ADDRESSED = re.compile(r"(?:^|/)(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json)?$")
@@ -32,6 +39,17 @@ class ManifestEntry:
     config: str
     layers: tuple[str, ...]
     repo_tags: tuple[str, ...]
+
+
+def _familiar(name: str) -> str:
+    """`docker.io/library/app` -> `app:latest`: the form to compare image names in."""
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    if "@" not in name and ":" not in name.rpartition("/")[2]:
+        name += ":latest"
+    return name
 
 
 def select_entry(raw: bytes, selector: str, what: str) -> ManifestEntry:
@@ -50,11 +68,15 @@ def select_entry(raw: bytes, selector: str, what: str) -> ManifestEntry:
             raise BadArchive(f"{what}: manifest.json entry without Config")
         layers = item.get("Layers") or []
         tags = item.get("RepoTags") or []
+        if not isinstance(layers, list) or not all(isinstance(x, str) for x in layers):
+            raise BadArchive(f"{what}: manifest.json Layers is not a list of paths")
+        if not isinstance(tags, list) or not all(isinstance(x, str) for x in tags):
+            raise BadArchive(f"{what}: manifest.json RepoTags is not a list of names")
         entries.append(ManifestEntry(item["Config"], tuple(layers), tuple(tags)))
     if selector:
-        wanted = {selector, f"{selector}:latest", f"docker.io/library/{selector}"}
+        wanted = _familiar(selector)
         for entry in entries:
-            if wanted & set(entry.repo_tags):
+            if any(_familiar(tag) == wanted for tag in entry.repo_tags):
                 return entry
         tags = ", ".join(t for e in entries for t in e.repo_tags) or "none"
         raise ImageNotFound(f"{what}: no image tagged {selector!r} (tags: {tags})")
@@ -126,10 +148,18 @@ def open_docker_archive(ref: ImageRef, request: Request, options: SourceOptions)
     except OSError as exc:
         raise SourceError(f"{what}: cannot open: {exc.strerror or exc}") from exc
     with handle:
-        head = handle.read(2)
+        head = handle.read(4)
         handle.seek(0)
-        if head == b"\x1f\x8b" or head == b"\x28\xb5":
+        if head.startswith(b"\x1f\x8b"):
             return read_save_stream(handle, ref, request, source="docker-archive")
+        if head == ZSTD_MAGIC:  # tarfile cannot read zstd itself (before Python 3.14)
+            import zstandard
+
+            try:
+                unzstd = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True)
+                return read_save_stream(unzstd, ref, request, source="docker-archive")
+            except zstandard.ZstdError as exc:
+                raise BadArchive(f"{what}: cannot decompress (zstd): {exc}") from exc
         try:
             tar = tarfile.open(fileobj=handle, mode="r:")  # noqa: SIM115 - lives with handle
             members = {m.name.removeprefix("./"): m for m in tar.getmembers()}

@@ -1,7 +1,7 @@
 """The local Docker engine (`docker-daemon:NAME`, or a bare `NAME`), through the docker SDK.
 
-Config-only and size-only reads cost two API calls (image inspect + history) and never export the
-image. A filesystem read streams `docker save` (GET /images/{id}/get) through the same one-pass
+Config-only and size-only reads cost two API calls (image inspect + history; for classic builds
+sometimes one inspect per build step, see below) and never export the image. A filesystem read streams `docker save` (GET /images/{id}/get) through the same one-pass
 reader as `docker-archive:`; nothing is buffered whole or written to disk.
 
 The engine's history API has no `empty_layer` flag, so which history entries made which layers is
@@ -18,9 +18,9 @@ rebuilt here (`layer_flags`). What the engines do, observed on dockerd 20.10 (AP
 * BuildKit (DOCKER_BUILDKIT=1): RUN, COPY, ADD and every WORKDIR except `WORKDIR /` make a layer,
   even an empty one (a repeated `WORKDIR /app` adds the empty tar, sha256:5f70bf18...); the other
   instructions do not. Entries have no IDs (`<missing>`), so only the instruction names decide.
-  Newer BuildKit drops empty layers (and marks their entries empty), which the ranking below gets
-  right except between two empty RUN/COPY/WORKDIR steps; mis-pairing can then only move a
-  `created_by` between size-0 layers, never a size: the sizes of the layers are exact either way.
+  BuildKit exporters that drop empty layers (marking their entries empty) leave a guess among the
+  size-0 RUN/COPY/ADD/WORKDIR entries (RUN/COPY/ADD first, a repeated WORKDIR last). A wrong guess
+  only moves a `created_by` between size-0 layers: the sizes of the layers are exact either way.
 
 Sizes are the engine's per-layer DiffSize, the same numbers `docker history` and `docker images`
 print (their sum is inspect's `Size`). They equal `layers.scan_blob` (regular file bytes once per

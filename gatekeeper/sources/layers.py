@@ -47,6 +47,19 @@ _TYPES = {
 }
 
 
+# Entries that never carry data, whatever their size field says (as Go's archive/tar and tarfile).
+_HEADER_ONLY = frozenset(
+    (
+        FileType.HARDLINK,
+        FileType.SYMLINK,
+        FileType.CHAR,
+        FileType.BLOCK,
+        FileType.DIR,
+        FileType.FIFO,
+    )
+)
+
+
 class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
@@ -76,17 +89,22 @@ class _HashingReader:
         self._prefix = prefix
         self.hasher = hashlib.sha256()
         self.count = 0
+        self.observe: Callable[[bytes], None] | None = None
 
     def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""
         if self._prefix:
             data, self._prefix = self._prefix, b""
             if size > 0 and len(data) > size:
                 data, self._prefix = data[:size], data[size:]
         else:
-            data = self._raw.read(size if size and size > 0 else CHUNK)
+            data = self._raw.read(size if size > 0 else CHUNK)
         if data:
             self.hasher.update(data)
             self.count += len(data)
+            if self.observe is not None:
+                self.observe(data)
         return data
 
     def readable(self) -> bool:
@@ -152,6 +170,71 @@ class _Buffered:
             pass
 
 
+class _ZstdFrames:
+    """Follows zstd frame boundaries (RFC 8878 frame and block headers) in the compressed bytes.
+
+    zstandard's stream_reader reports a frame cut off mid-way as a clean end of data; this tells a
+    complete stream from a truncated one without decompressing anything twice.
+    """
+
+    def __init__(self) -> None:
+        self._pending = b""  # an incomplete header
+        self._want = 4  # header bytes the current state needs
+        self._skip = 0  # block content (or checksum, skippable data) still to pass over
+        self._state = "magic"
+        self._checksum = 0
+        self.frames = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.frames > 0 and self._state == "magic" and not self._pending and not self._skip
+
+    def feed(self, data: bytes) -> None:
+        pos, end = 0, len(data)
+        while pos < end:
+            if self._skip:
+                step = min(self._skip, end - pos)
+                self._skip -= step
+                pos += step
+                continue
+            need = self._want - len(self._pending)
+            self._pending += data[pos : pos + need]
+            pos += need
+            if len(self._pending) < self._want:
+                return
+            header, self._pending = self._pending, b""
+            self._header(header)
+
+    def _header(self, header: bytes) -> None:
+        if self._state == "magic":
+            if header == ZSTD_MAGIC:
+                self._state, self._want = "descriptor", 1
+            elif header[1:] == b"\x2a\x4d\x18" and header[0] & 0xF0 == 0x50:
+                self._state, self._want = "skippable", 4
+            else:
+                raise BadArchive("zstd data continues with something that is not a zstd frame")
+        elif self._state == "descriptor":
+            fhd = header[0]
+            single = bool(fhd & 0x20)
+            fcs = (1 if single else 0, 2, 4, 8)[fhd >> 6]
+            self._skip = (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + fcs
+            self._checksum = 4 if fhd & 0x04 else 0
+            self._state, self._want = "block", 3
+        elif self._state == "block":
+            value = int.from_bytes(header, "little")
+            kind, size = (value >> 1) & 3, value >> 3
+            if kind == 3:
+                raise BadArchive("zstd data has a reserved block type (corrupt)")
+            self._skip = 1 if kind == 1 else size
+            if value & 1:  # last block of the frame
+                self._skip += self._checksum
+                self._state, self._want = "magic", 4
+                self.frames += 1
+        else:  # skippable frame: 4-byte little-endian length, then that much data
+            self._skip = int.from_bytes(header, "little")
+            self._state, self._want = "magic", 4
+
+
 def _octal(field_bytes: bytes, what: str) -> int:
     if field_bytes and field_bytes[0] & 0x80:  # GNU base-256 for large values
         value = int.from_bytes(field_bytes[1:], "big")
@@ -169,6 +252,15 @@ def _octal(field_bytes: bytes, what: str) -> int:
 
 def _cstr(field_bytes: bytes) -> str:
     return field_bytes.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _pax_int(pax: dict[str, str], key: str, default: int) -> int:
+    if key not in pax:
+        return default
+    try:
+        return int(pax[key])
+    except ValueError:
+        raise BadArchive(f"layer is not a valid tar: bad pax {key} {pax[key][:20]!r}") from None
 
 
 def _pax(data: bytes) -> dict[str, str]:
@@ -210,12 +302,18 @@ def parse_tar(buf: _Buffered, scan: LayerScan, wanted: ContentWanted) -> None:
             return  # end of archive; caller drains trailing padding
         checksum = _octal(header[148:156], "checksum")
         actual = sum(header[:148]) + sum(header[156:]) + 8 * 32
-        if checksum != actual:
+        # Some old tars summed signed chars; tarfile and Go accept both.
+        if checksum != actual and checksum != actual - 256 * sum(
+            1 for b in header[:148] + header[156:] if b & 0x80
+        ):
             raise BadArchive("layer is not a valid tar: header checksum mismatch")
         typeflag = header[156:157]
-        size = _octal(header[124:136], "size")
-        if "size" in pax:
-            size = int(pax["size"])
+        ftype = _TYPES.get(typeflag, FileType.FILE)
+        size = _pax_int(pax, "size", _octal(header[124:136], "size"))
+        if ftype in _HEADER_ONLY:
+            size = 0  # no data follows these, whatever the size field says
+        if size < 0:
+            raise BadArchive("layer is not a valid tar: negative size")
         padded = (size + BLOCK - 1) // BLOCK * BLOCK
         if typeflag in (b"L", b"K", b"x", b"g"):
             data = buf.take(padded)
@@ -241,13 +339,15 @@ def parse_tar(buf: _Buffered, scan: LayerScan, wanted: ContentWanted) -> None:
         link = long_link if long_link is not None else _cstr(header[157:257])
         link = pax.get("linkpath", link)
         mode = _octal(header[100:108], "mode")
-        uid = int(pax["uid"]) if "uid" in pax else _octal(header[108:116], "uid")
-        gid = int(pax["gid"]) if "gid" in pax else _octal(header[116:124], "gid")
+        uid = _pax_int(pax, "uid", _octal(header[108:116], "uid"))
+        gid = _pax_int(pax, "gid", _octal(header[116:124], "gid"))
         long_name = long_link = None
         pax = {}
-        ftype = _TYPES.get(typeflag, FileType.FILE)
+        if typeflag == b"\0" and name.endswith("/"):
+            ftype = FileType.DIR  # pre-POSIX tars mark directories by a trailing slash only
         path = normalize_path(name)
-        keep = ftype is FileType.FILE and wanted(path, size)
+        base = posixpath.basename(path)
+        keep = ftype is FileType.FILE and not base.startswith(WHITEOUT) and wanted(path, size)
         if keep:
             data = buf.take(padded)
             if len(data) < padded:
@@ -255,7 +355,6 @@ def parse_tar(buf: _Buffered, scan: LayerScan, wanted: ContentWanted) -> None:
             scan.contents[path] = data[:size]
         elif padded and buf.skip(padded) < padded:
             raise BadArchive(f"layer tar is truncated inside {path}")
-        base = posixpath.basename(path)
         if base.startswith(WHITEOUT):
             parent = posixpath.dirname(path)
             if base == OPAQUE:
@@ -285,6 +384,7 @@ def scan_blob(
     blob = _HashingReader(raw, head)
     scan = LayerScan()
     stream: Readable
+    frames: _ZstdFrames | None = None
     if head.startswith(GZIP_MAGIC):
         scan.compression = "gzip"
         stream = gzip.GzipFile(fileobj=cast(IO[bytes], blob), mode="rb")
@@ -292,6 +392,8 @@ def scan_blob(
         import zstandard
 
         scan.compression = "zstd"
+        frames = _ZstdFrames()
+        blob.observe = frames.feed
         stream = zstandard.ZstdDecompressor().stream_reader(
             cast(IO[bytes], blob), read_across_frames=True
         )
@@ -306,11 +408,14 @@ def scan_blob(
         if stream is not blob:
             blob.drain()
     except (OSError, EOFError, zlib.error) as exc:
-        raise BadArchive(f"{name}: cannot decompress ({scan.compression}): {exc}") from exc
+        how = f"decompress ({scan.compression})" if scan.compression else "read"
+        raise BadArchive(f"{name}: cannot {how}: {exc}") from exc
     except Exception as exc:
         if type(exc).__module__.startswith("zstandard"):
             raise BadArchive(f"{name}: cannot decompress (zstd): {exc}") from exc
         raise
+    if frames is not None and not frames.complete:
+        raise BadArchive(f"{name}: cannot decompress (zstd): data ends inside a frame (truncated?)")
     scan.digest = "sha256:" + blob.hasher.hexdigest()
     scan.diff_id = "sha256:" + tar.hasher.hexdigest()
     scan.compressed_size = blob.count

@@ -17,6 +17,7 @@ from gatekeeper.sources._oci import (
     Descriptor,
     assemble,
     check_digest,
+    is_attestation,
     load_json,
     parse_config,
     parse_index,
@@ -108,6 +109,11 @@ def _tar_store(path: str, what: str) -> Iterator[_Store]:
         yield _Store(opener, what)
 
 
+def _named(desc: Descriptor, selector: str) -> bool:
+    names = (desc.annotation(REF_NAME), desc.annotation(CONTAINERD_NAME))
+    return selector in names or any(n and n.endswith(":" + selector) for n in names)
+
+
 def _pick(
     store: _Store, ref: ImageRef, options: SourceOptions
 ) -> tuple[Descriptor, tuple[Platform, ...]]:
@@ -115,25 +121,25 @@ def _pick(
     index = parse_index(load_json(store.read("index.json"), f"{what}: index.json"), what)
     if not index:
         raise ImageNotFound(f"{what}: index.json lists no images")
-    chosen: Descriptor | None = None
+    candidates = list(index)
     if ref.selector:
-        for desc in index:
-            names = (desc.annotation(REF_NAME), desc.annotation(CONTAINERD_NAME))
-            if ref.selector in names or any(n and n.endswith(":" + ref.selector) for n in names):
-                chosen = desc
-                break
-        if chosen is None:
+        candidates = [d for d in index if _named(d, ref.selector)]
+        if not candidates:
             tags = ", ".join(sorted({d.annotation(REF_NAME) or "" for d in index} - {""})) or "none"
             raise ImageNotFound(f"{what}: no image named {ref.selector!r} (names: {tags})")
-    elif len(index) == 1:
-        chosen = index[0]
-    else:
-        platforms_only = all(d.platform is not None for d in index)
-        if not platforms_only:
-            tags = ", ".join(sorted({d.annotation(REF_NAME) or "?" for d in index}))
-            raise SourceError(f"{what}: holds {len(index)} images ({tags}); add :TAG to choose one")
-        return select_platform(index, options.platform, what)
+    # Attestation manifests (provenance, SBOM) sit next to images; they are never the image.
+    images = [d for d in candidates if not is_attestation(d)]
     available: tuple[Platform, ...] = ()
+    if len(images) == 1:
+        chosen = images[0]
+    elif images and all(d.platform is not None for d in images):
+        # One entry per platform (the same name on each, or no names at all).
+        chosen, available = select_platform(images, options.platform, what)
+    elif not images:
+        raise ImageNotFound(f"{what}: index.json lists no images (only attestations)")
+    else:
+        tags = ", ".join(sorted({d.annotation(REF_NAME) or "?" for d in images}))
+        raise SourceError(f"{what}: holds {len(images)} images ({tags}); add :TAG to choose one")
     depth = 0
     while chosen.media_type in INDEX_TYPES:
         depth += 1

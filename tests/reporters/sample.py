@@ -47,7 +47,13 @@ def sample_report() -> Report:
         ),
     )
     findings_info = (
-        Finding(info, Severity.INFO, "Layer 3 is 40% of the image", image_location("layers[3]"), "c" * 32),
+        Finding(
+            info,
+            Severity.INFO,
+            "Layer 3 is 40% of the image",
+            image_location("layers[3]"),
+            "c" * 32,
+        ),
     )
     results = (
         RuleResult(root, Status.FAILED, Severity.HIGH, findings=findings_root),
@@ -70,9 +76,15 @@ def sample_report() -> Report:
             layers=4,
             created="2026-01-01T00:00:00Z",
         ),
-        policy=PolicyInfo("builtin:default", Severity.MEDIUM, (("builtin:default", "sha256:" + "e" * 64),)),
+        policy=PolicyInfo(
+            "builtin:default", Severity.MEDIUM, (("builtin:default", "sha256:" + "e" * 64),)
+        ),
         results=results,
         checklist=checklist(results),
         started_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        inputs=(
+            ("dockerfile", "Dockerfile", "discovered"),
+            ("compose", "deploy/compose.yaml", "given"),
+        ),
         duration_s=1.25,
     )

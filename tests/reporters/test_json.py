@@ -10,7 +10,14 @@ def test_shape() -> None:
     doc = json.loads(all_reporters()["json"].render(sample_report(), RenderOptions()))
     assert doc["schema_version"] == 1
     assert doc["verdict"] == {"ready": False, "blocking": 2, "findings": 3, "errors": 1}
-    assert [r["status"] for r in doc["rules"]] == ["failed", "passed", "passed", "error", "skipped", "failed"]
+    assert [r["status"] for r in doc["rules"]] == [
+        "failed",
+        "passed",
+        "passed",
+        "error",
+        "skipped",
+        "failed",
+    ]
     first = doc["findings"][0]
     assert first["rule_id"] == "GK-TST-001"
     assert first["blocking"] is True

@@ -1,0 +1,55 @@
+"""The build context: its `.dockerignore`, with Docker's matching semantics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class IgnorePattern:
+    text: str
+    """The pattern as cleaned (leading `/` and `!` removed)."""
+    exclude: bool
+    """False for `!exception` lines."""
+    line: int
+    regex: re.Pattern[str]
+
+    def matches(self, path: str) -> bool:
+        """The path itself or one of its parent directories matches (moby/patternmatcher)."""
+        if self.regex.fullmatch(path):
+            return True
+        parts = path.split("/")
+        return any(self.regex.fullmatch("/".join(parts[:i])) for i in range(1, len(parts)))
+
+
+@dataclass(frozen=True)
+class DockerIgnore:
+    path: str
+    patterns: tuple[IgnorePattern, ...]
+
+    def excluded(self, path: str) -> bool:
+        """Whether `path` (relative to the context, `/`-separated) stays out of the build."""
+        path = path.strip("/")
+        result = False
+        for pattern in self.patterns:
+            if pattern.matches(path):
+                result = pattern.exclude
+        return result
+
+    def line_for(self, path: str) -> int | None:
+        """The line of the last pattern that decides about `path`."""
+        line = None
+        for pattern in self.patterns:
+            if pattern.matches(path.strip("/")):
+                line = pattern.line
+        return line
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    root: str
+    """The context directory as given."""
+    dockerignore: DockerIgnore | None
+    files: tuple[str, ...] = ()
+    """Top-level entries of the context (for `COPY . .` checks), relative names."""

@@ -1,0 +1,73 @@
+"""Match image history to Dockerfile instructions, so image findings point at a line.
+
+The image history ends with one entry per instruction of the final stage's chain (FROM excluded);
+the entries before those come from the base image. Walking both lists from the end and pairing
+entries by instruction keyword finds the boundary without trusting exact command text, which the
+classic builder and BuildKit write differently (`/bin/sh -c #(nop)  CMD [...]`, `|2 A=1 /bin/sh -c
+...`, `COPY file:abc in /app`, `RUN /bin/sh -c ... # buildkit`, `HEALTHCHECK &{[...] ...}`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from gatekeeper.facts.dockerfile import Dockerfile, Instruction
+from gatekeeper.facts.image import HistoryEntry
+
+KEYWORDS = frozenset(
+    "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE HEALTHCHECK LABEL MAINTAINER ONBUILD RUN SHELL "
+    "STOPSIGNAL USER VOLUME WORKDIR".split()
+)
+_BUILD_ARGS = re.compile(r"^\|\d+(?:\s+[A-Za-z_][A-Za-z0-9_]*=\S*)*\s+")
+
+
+def history_keyword(created_by: str) -> str:
+    """The Dockerfile keyword behind a history entry, for either builder."""
+    text = _BUILD_ARGS.sub("", created_by.strip())
+    if text.startswith("/bin/sh -c #(nop)"):
+        word = text[len("/bin/sh -c #(nop)") :].split(None, 1)
+        return word[0].upper() if word else ""
+    if text.startswith(("/bin/sh -c ", "cmd /S /C ")):
+        return "RUN"
+    word = text.split(None, 1)
+    first = word[0].upper() if word else ""
+    return first if first in KEYWORDS else ""
+
+
+def match_history(
+    dockerfile: Dockerfile, history: Sequence[HistoryEntry]
+) -> dict[int, Instruction]:
+    """History index -> instruction, for the tail of the history that the Dockerfile made."""
+    instructions = [
+        i for stage in dockerfile.runtime_chain() for i in stage.instructions if i.keyword != "FROM"
+    ]
+    matched: dict[int, Instruction] = {}
+    h = len(history) - 1
+    k = len(instructions) - 1
+    while h >= 0 and k >= 0:
+        keyword = history_keyword(history[h].created_by)
+        if not keyword:
+            break
+        if keyword == instructions[k].keyword:
+            matched[h] = instructions[k]
+            h -= 1
+            k -= 1
+            continue
+        # Instructions that leave no history entry in one builder or the other (e.g. an ARG
+        # that is never used) are skipped; anything else ends the Dockerfile's part.
+        if instructions[k].keyword in ("ARG", "ONBUILD", "SHELL"):
+            k -= 1
+            continue
+        break
+    return matched
+
+
+def layer_instructions(
+    history: Sequence[HistoryEntry], matched: dict[int, Instruction]
+) -> dict[int, Instruction]:
+    return {
+        entry.layer_index: matched[h]
+        for h, entry in enumerate(history)
+        if entry.layer_index is not None and h in matched
+    }

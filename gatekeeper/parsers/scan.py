@@ -1,0 +1,143 @@
+"""Scan reports (Trivy JSON, Grype JSON, SARIF 2.1.0) -> ScanReport. Pure: text in, facts out.
+
+The format is detected from the content, not the file name. Unknown keys are ignored, as the
+scanners add fields over time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from gatekeeper.errors import InputError
+from gatekeeper.facts.scan import ScanReport, Vulnerability
+from gatekeeper.findings import Severity
+
+_NAMED = {
+    "negligible": Severity.INFO,
+    "info": Severity.INFO,
+    "low": Severity.LOW,
+    "medium": Severity.MEDIUM,
+    "moderate": Severity.MEDIUM,
+    "high": Severity.HIGH,
+    "critical": Severity.CRITICAL,
+}
+_SARIF_LEVEL = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.LOW}
+
+
+def _severity(text: Any) -> Severity | None:
+    return _NAMED.get(str(text or "").strip().lower())
+
+
+def _score_severity(score: Any) -> Severity | None:
+    try:
+        value = float(score)
+    except (TypeError, ValueError):
+        return None
+    if value >= 9.0:
+        return Severity.CRITICAL
+    if value >= 7.0:
+        return Severity.HIGH
+    if value >= 4.0:
+        return Severity.MEDIUM
+    if value > 0.0:
+        return Severity.LOW
+    return None
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _trivy(doc: dict[str, Any]) -> Iterator[Vulnerability]:
+    for result in doc.get("Results") or ():
+        if not isinstance(result, dict):
+            continue
+        for vuln in result.get("Vulnerabilities") or ():
+            if not isinstance(vuln, dict):
+                continue
+            yield Vulnerability(
+                id=_str(vuln.get("VulnerabilityID")),
+                package=_str(vuln.get("PkgName")),
+                installed=_str(vuln.get("InstalledVersion")),
+                fixed=_str(vuln.get("FixedVersion")),
+                severity=_severity(vuln.get("Severity")),
+                title=_str(vuln.get("Title")),
+                published=_str(vuln.get("PublishedDate")),
+                target=_str(result.get("Target")),
+            )
+
+
+def _grype(doc: dict[str, Any]) -> Iterator[Vulnerability]:
+    for match in doc.get("matches") or ():
+        if not isinstance(match, dict):
+            continue
+        vuln = match.get("vulnerability") if isinstance(match.get("vulnerability"), dict) else {}
+        artifact = match.get("artifact") if isinstance(match.get("artifact"), dict) else {}
+        fix = vuln.get("fix") if isinstance(vuln.get("fix"), dict) else {}
+        fixed = (
+            ", ".join(str(v) for v in fix.get("versions") or ())
+            if fix.get("state") == "fixed"
+            else ""
+        )
+        yield Vulnerability(
+            id=_str(vuln.get("id")),
+            package=_str(artifact.get("name")),
+            installed=_str(artifact.get("version")),
+            fixed=fixed,
+            severity=_severity(vuln.get("severity")),
+            title=_str(vuln.get("description"))[:200],
+        )
+
+
+def _sarif(doc: dict[str, Any]) -> tuple[str, list[Vulnerability]]:
+    tools: list[str] = []
+    found: list[Vulnerability] = []
+    for run in doc.get("runs") or ():
+        if not isinstance(run, dict):
+            continue
+        driver = (run.get("tool") or {}).get("driver") or {}
+        tools.append(_str(driver.get("name")) or "unknown")
+        rules = {r.get("id"): r for r in driver.get("rules") or () if isinstance(r, dict)}
+        for result in run.get("results") or ():
+            if not isinstance(result, dict) or result.get("suppressions"):
+                continue
+            rule = rules.get(result.get("ruleId"), {})
+            props = rule.get("properties") or {}
+            severity = _score_severity(props.get("security-severity")) or _SARIF_LEVEL.get(
+                _str(result.get("level"))
+                or _str((rule.get("defaultConfiguration") or {}).get("level"))
+            )
+            message = _str((result.get("message") or {}).get("text"))
+            found.append(
+                Vulnerability(
+                    id=_str(result.get("ruleId")) or "unknown",
+                    package=_str((result.get("properties") or {}).get("package")),
+                    installed="",
+                    fixed="",
+                    severity=severity,
+                    title=message.splitlines()[0][:200] if message else "",
+                )
+            )
+    return "sarif:" + ",".join(tools), found
+
+
+def parse(text: str, path: str) -> ScanReport:
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{path}: scan report is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: not a Trivy, Grype or SARIF report")
+    if "SchemaVersion" in doc and ("Results" in doc or "ArtifactName" in doc):
+        return ScanReport(path, "trivy", _str(doc.get("ArtifactName")), tuple(_trivy(doc)))
+    if "matches" in doc and isinstance(doc.get("matches"), list):
+        source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
+        target = source.get("target")
+        artifact = _str(target.get("userInput")) if isinstance(target, dict) else _str(target)
+        return ScanReport(path, "grype", artifact, tuple(_grype(doc)))
+    if isinstance(doc.get("runs"), list) and str(doc.get("version", "")).startswith("2."):
+        scanner, vulns = _sarif(doc)
+        return ScanReport(path, scanner, "", tuple(vulns))
+    raise InputError(f"{path}: not a Trivy JSON, Grype JSON or SARIF 2.1.0 report")

@@ -1,8 +1,9 @@
 """The local Docker engine (`docker-daemon:NAME`, or a bare `NAME`), through the docker SDK.
 
 Config-only and size-only reads cost two API calls (image inspect + history; for classic builds
-sometimes one inspect per build step, see below) and never export the image. A filesystem read streams `docker save` (GET /images/{id}/get) through the same one-pass
-reader as `docker-archive:`; nothing is buffered whole or written to disk.
+sometimes one inspect per build step, see below) and never export the image. A filesystem read
+streams `docker save` (GET /images/{id}/get) through the same one-pass reader as
+`docker-archive:`; nothing is buffered whole or written to disk.
 
 The engine's history API has no `empty_layer` flag, so which history entries made which layers is
 rebuilt here (`layer_flags`). What the engines do, observed on dockerd 20.10 (API 1.41, overlay2):

@@ -1,0 +1,1 @@
+print("hello from gk-test/python-app")

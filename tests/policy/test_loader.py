@@ -32,7 +32,7 @@ def error_of(*specs: str) -> str:
 def test_default_is_builtin_default() -> None:
     policy = load_policy([], RULES)
     assert policy.fail_on is Severity.MEDIUM
-    assert {RULES[0].id, RULES[1].id, RULES[2].id} <= set(policy.rules)
+    assert {"GK-IMG-001", "GK-IMG-002", "GK-IMG-003"} <= set(policy.rules)
     assert policy.sources[0].origin == "builtin:default"
     assert policy.sources[0].digest.startswith("sha256:")
 

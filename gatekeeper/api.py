@@ -13,6 +13,7 @@ from gatekeeper.facts import Target
 from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.mapping import layer_instructions, match_history
 from gatekeeper.facts.needs import NOTHING, Need, Request
+from gatekeeper.facts.scan import ScanReport
 from gatekeeper.findings import Severity
 from gatekeeper.inputs import InputOptions, Inputs, gather, image_names, select_workloads
 from gatekeeper.policy.loader import load_policy
@@ -20,6 +21,7 @@ from gatekeeper.policy.model import Policy
 from gatekeeper.report import Report
 from gatekeeper.rule import Rule
 from gatekeeper.rules import all_rules
+from gatekeeper.scanners import run_scanner
 from gatekeeper.sources import ImageRef, SourceOptions, open_image, parse_reference
 
 
@@ -45,7 +47,15 @@ def subject_key(ref: ImageRef | None) -> str:
     return head if sep and "/" not in tail else name
 
 
-def build_target(image: ImageFacts | None, ref: ImageRef | None, inputs: Inputs) -> Target:
+def build_target(
+    image: ImageFacts | None,
+    ref: ImageRef | None,
+    inputs: Inputs,
+    *,
+    now: datetime | None = None,
+    scans: tuple[ScanReport, ...] = (),
+    scan_notes: tuple[str, ...] = (),
+) -> Target:
     """Join the image and the repository files: workloads of this image, history -> lines."""
     matched: dict[int, Any] = {}
     if image is not None and inputs.dockerfile is not None:
@@ -57,11 +67,27 @@ def build_target(image: ImageFacts | None, ref: ImageRef | None, inputs: Inputs)
         context=inputs.context,
         workloads=inputs.workloads,
         image_workloads=select_workloads(inputs.workloads, names, inputs.service),
-        scans=inputs.scans,
+        scans=inputs.scans + scans,
         inputs=inputs.files,
+        scan_notes=scan_notes,
+        now=now,
         history_instructions=matched,
         layer_instructions=layer_instructions(image.history, matched) if image else {},
     )
+
+
+def _run_scanner(
+    policy: Policy, rules: Sequence[Rule[Any]], ref: ImageRef | None, inputs: Inputs, options: SourceOptions
+) -> tuple[tuple[ScanReport, ...], tuple[str, ...]]:
+    """Run the scanner the vulnerabilities rule asks for, when no report was given."""
+    rule = next((r for r in rules if r.name == "vulnerabilities"), None)
+    if rule is None or inputs.scans or ref is None or not policy.setting(rule.id).enabled:
+        return (), ()
+    scanner = getattr(rule.build_options(policy.setting(rule.id).options), "scanner", "none")
+    if scanner == "none":
+        return (), ()
+    report, note = run_scanner(scanner, ref, options.environ or {"PATH": "/usr/bin:/bin"})
+    return ((report,), ()) if report is not None else ((), (note,))
 
 
 def check(
@@ -82,12 +108,11 @@ def check(
     gathered = gather(inputs or InputOptions(discover=False))
     ref = parse_reference(image) if image else None
     facts = (
-        open_image(ref, request_for(policy, rules), options or SourceOptions())
-        if ref is not None
-        else None
+        open_image(ref, request_for(policy, rules), options or SourceOptions()) if ref is not None else None
     )
+    scans, notes = _run_scanner(policy, rules, ref, gathered, options or SourceOptions())
     report = evaluate(
-        build_target(facts, ref, gathered),
+        build_target(facts, ref, gathered, now=started, scans=scans, scan_notes=notes),
         policy,
         rules,
         subject_key=subject_key(ref),

@@ -44,9 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     check = sub.add_parser("check", help="judge an image against the policy")
-    check.add_argument(
-        "image", help="app:prod, docker-archive:x.tar, oci:dir[:tag], docker://host/repo:tag"
-    )
+    check.add_argument("image", help="app:prod, docker-archive:x.tar, oci:dir[:tag], docker://host/repo:tag")
     check.add_argument(
         "-p",
         "--policy",
@@ -54,17 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help=f"policy file or builtin:NAME (repeatable; default ./{REPO_POLICY} or builtin:default)",
     )
-    check.add_argument(
-        "--format", default="console", choices=sorted(all_reporters()), help="stdout format"
-    )
-    check.add_argument(
-        "-o", "--output", help="write the --format report to this file instead of stdout"
-    )
+    check.add_argument("--format", default="console", choices=sorted(all_reporters()), help="stdout format")
+    check.add_argument("-o", "--output", help="write the --format report to this file instead of stdout")
     check.add_argument("--json", metavar="FILE", help="also write the JSON report to FILE")
     check.add_argument("--fail-on", type=_severity, help="override the policy's fail_on threshold")
-    check.add_argument(
-        "--warn-only", action="store_true", help="report, but exit 0 when the gate fails"
-    )
+    check.add_argument("--warn-only", action="store_true", help="report, but exit 0 when the gate fails")
     check.add_argument(
         "--platform",
         type=_platform,
@@ -79,20 +71,12 @@ def _parser() -> argparse.ArgumentParser:
         help="allow plain HTTP to HOST",
     )
     check.add_argument("--timeout", type=float, default=60.0, help="network timeout in seconds")
-    files = check.add_argument_group(
-        "repository files (discovered in the working directory unless given)"
-    )
-    files.add_argument(
-        "--dockerfile", metavar="PATH", help="the Dockerfile the image was built from"
-    )
+    files = check.add_argument_group("repository files (discovered in the working directory unless given)")
+    files.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile the image was built from")
     files.add_argument("--context", metavar="DIR", help="the build context (for .dockerignore)")
-    files.add_argument(
-        "--compose", action="append", default=[], metavar="FILE", help="compose file"
-    )
+    files.add_argument("--compose", action="append", default=[], metavar="FILE", help="compose file")
     files.add_argument("--service", metavar="NAME", help="the compose service that runs this image")
-    files.add_argument(
-        "--k8s", action="append", default=[], metavar="FILE|DIR", help="Kubernetes manifests"
-    )
+    files.add_argument("--k8s", action="append", default=[], metavar="FILE|DIR", help="Kubernetes manifests")
     files.add_argument(
         "--scan-report",
         action="append",
@@ -174,9 +158,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         scan_reports=tuple(args.scan_report),
         discover=not args.no_discover,
     )
-    report = api.check(
-        args.image, policies=policies, fail_on=args.fail_on, options=options, inputs=inputs
-    )
+    report = api.check(args.image, policies=policies, fail_on=args.fail_on, options=options, inputs=inputs)
     reporters = all_reporters()
     stdout_is_file = args.output is not None
     color = not stdout_is_file and _use_color(args.color, sys.stdout)
@@ -238,9 +220,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise UsageError(f"unknown rule {args.rule!r}{hint}; see `gatekeeper rules`")
     header = f"{rule.id} {rule.name} [{rule.severity.label}, checklist: {rule.checklist.value}]"
-    sys.stdout.write(
-        f"{header}\n\n{rule.doc.strip()}\n\nFix: {rule.fix}\nDocs: {rule.info.docs_url}\n"
-    )
+    sys.stdout.write(f"{header}\n\n{rule.doc.strip()}\n\nFix: {rule.fix}\nDocs: {rule.info.docs_url}\n")
     return ExitCode.OK
 
 

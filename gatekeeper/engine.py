@@ -27,9 +27,7 @@ def evaluate(
         tool="gatekeeper",
         version=__version__,
         subject=_subject(target),
-        policy=PolicyInfo(
-            policy.name, policy.fail_on, tuple((s.origin, s.digest) for s in policy.sources)
-        ),
+        policy=PolicyInfo(policy.name, policy.fail_on, tuple((s.origin, s.digest) for s in policy.sources)),
         results=results,
         checklist=checklist(results),
         started_at=started_at,
@@ -57,9 +55,7 @@ def _run(rule: Rule[Any], target: Target, policy: Policy, subject_key: str) -> R
         return RuleResult(info, Status.SKIPPED, severity, reason=str(exc))
     except Exception as exc:  # a broken rule must neither hide the others nor read as passed
         return RuleResult(info, Status.ERROR, severity, reason=f"{type(exc).__name__}: {exc}")
-    findings.sort(
-        key=lambda f: (f.location.artifact, f.location.line or 0, f.location.pointer, f.message)
-    )
+    findings.sort(key=lambda f: (f.location.artifact, f.location.line or 0, f.location.pointer, f.message))
     status = Status.FAILED if findings else Status.PASSED
     return RuleResult(info, status, severity, tuple(evidence), findings=tuple(findings))
 

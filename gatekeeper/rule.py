@@ -214,8 +214,6 @@ def _type_schema(hint: Any) -> dict[str, Any]:
         return {"type": "array", "items": _type_schema(get_args(hint)[0])}
     if origin in (types.UnionType, typing.Union):
         return {
-            "anyOf": [
-                _type_schema(a) if a is not type(None) else {"type": "null"} for a in get_args(hint)
-            ]
+            "anyOf": [_type_schema(a) if a is not type(None) else {"type": "null"} for a in get_args(hint)]
         }
     return {}

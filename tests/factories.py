@@ -63,9 +63,7 @@ def catches(rule: Rule[Any], facts: ImageFacts, **options: Any) -> bool:
 
 def passes(rule: Rule[Any], facts: ImageFacts, **options: Any) -> bool:
     items = run(rule, facts, **options)
-    return not any(isinstance(i, Violation) for i in items) and any(
-        isinstance(i, Evidence) for i in items
-    )
+    return not any(isinstance(i, Violation) for i in items) and any(isinstance(i, Evidence) for i in items)
 
 
 def messages(items: Iterable[Violation]) -> list[str]:
@@ -73,3 +71,40 @@ def messages(items: Iterable[Violation]) -> list[str]:
 
 
 _ = layer_tar  # re-exported for tests that build raw layers
+
+
+def target(
+    facts: ImageFacts | None = None,
+    *,
+    dockerfile: str | None = None,
+    workloads: Sequence[Any] = (),
+    image_workloads: Sequence[Any] | None = None,
+    **extra: Any,
+) -> Target:
+    """A Target with a parsed Dockerfile (and its history mapping when an image is given)."""
+    from gatekeeper.facts.mapping import layer_instructions, match_history
+    from gatekeeper.parsers.dockerfile import parse
+
+    parsed = parse(dockerfile) if dockerfile is not None else None
+    matched = match_history(parsed, facts.history) if parsed is not None and facts is not None else {}
+    return Target(
+        image=facts,
+        dockerfile=parsed,
+        workloads=tuple(workloads),
+        image_workloads=tuple(workloads if image_workloads is None else image_workloads),
+        history_instructions=matched,
+        layer_instructions=layer_instructions(facts.history, matched) if facts is not None else {},
+        **extra,
+    )
+
+
+def check_target(rule: Rule[Any], tgt: Target, **options: Any) -> list[Violation | Evidence]:
+    return list(rule.check(tgt, rule.build_options(options)))
+
+
+def target_violations(rule: Rule[Any], tgt: Target, **options: Any) -> list[Violation]:
+    return [v for v in check_target(rule, tgt, **options) if isinstance(v, Violation)]
+
+
+def target_evidence(rule: Rule[Any], tgt: Target, **options: Any) -> list[str]:
+    return [e.text for e in check_target(rule, tgt, **options) if isinstance(e, Evidence)]

@@ -73,7 +73,7 @@ def test_checklist_summary() -> None:
 def test_no_image_skips_image_rules() -> None:
     report = evaluate(Target(), policy(**{"GK-IMG-001": RuleSetting()}), RULES, subject_key="x", started_at=NOW)
     assert root_result(report).status is Status.SKIPPED
-    assert root_result(report).reason == "no image given"
+    assert root_result(report).reason == "no image or Dockerfile given"
 
 
 def test_bad_option_value_is_error_not_pass() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from gatekeeper.facts.context import BuildContext
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
@@ -41,6 +42,10 @@ class Target:
     """Image layer index -> the final-stage Dockerfile instruction that made it."""
     history_instructions: Mapping[int, Instruction] = field(default_factory=dict)
     """Image history index -> the Dockerfile instruction that made it."""
+    scan_notes: tuple[str, ...] = ()
+    """Why no scan report is there (e.g. the configured scanner is not installed)."""
+    now: datetime | None = None
+    """When the run started (for report ages); rules never read the clock themselves."""
 
     def require_image(self) -> ImageFacts:
         if self.image is None:
@@ -56,6 +61,12 @@ class Target:
             raise NotApplicable("no Dockerfile given or found")
         return self.dockerfile
 
+    def require_image_or_dockerfile(self) -> None:
+        if self.image is None and self.dockerfile is None:
+            from gatekeeper.rule import NotApplicable
+
+            raise NotApplicable("no image or Dockerfile given")
+
     @property
     def has_runtime_config(self) -> bool:
         return any(i.kind in ("compose", "kubernetes") for i in self.inputs)
@@ -68,9 +79,7 @@ class Target:
         """The Dockerfile line that made an image layer, else the image itself."""
         instruction = self.layer_instructions.get(layer) if layer is not None else None
         if instruction is not None:
-            return Location(
-                self.instruction_location(instruction).artifact, instruction.line, pointer
-            )
+            return Location(self.instruction_location(instruction).artifact, instruction.line, pointer)
         return image_location(pointer)
 
     def config_location(self, keyword: str, pointer: str) -> Location:

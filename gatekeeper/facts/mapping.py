@@ -16,8 +16,8 @@ from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import HistoryEntry
 
 KEYWORDS = frozenset(
-    "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE HEALTHCHECK LABEL MAINTAINER ONBUILD RUN SHELL "
-    "STOPSIGNAL USER VOLUME WORKDIR".split()
+    {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL"}
+    | {"MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
 )
 _BUILD_ARGS = re.compile(r"^\|\d+(?:\s+[A-Za-z_][A-Za-z0-9_]*=\S*)*\s+")
 
@@ -35,9 +35,7 @@ def history_keyword(created_by: str) -> str:
     return first if first in KEYWORDS else ""
 
 
-def match_history(
-    dockerfile: Dockerfile, history: Sequence[HistoryEntry]
-) -> dict[int, Instruction]:
+def match_history(dockerfile: Dockerfile, history: Sequence[HistoryEntry]) -> dict[int, Instruction]:
     """History index -> instruction, for the tail of the history that the Dockerfile made."""
     instructions = [
         i for stage in dockerfile.runtime_chain() for i in stage.instructions if i.keyword != "FROM"

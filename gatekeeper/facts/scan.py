@@ -34,3 +34,5 @@ class ScanReport:
     artifact: str
     """What the scanner scanned, as it says (image name, digest), for the evidence."""
     vulnerabilities: tuple[Vulnerability, ...]
+    created: str = ""
+    """When the scan ran (RFC 3339), if the report says."""

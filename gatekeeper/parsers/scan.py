@@ -76,11 +76,7 @@ def _grype(doc: dict[str, Any]) -> Iterator[Vulnerability]:
         vuln = match.get("vulnerability") if isinstance(match.get("vulnerability"), dict) else {}
         artifact = match.get("artifact") if isinstance(match.get("artifact"), dict) else {}
         fix = vuln.get("fix") if isinstance(vuln.get("fix"), dict) else {}
-        fixed = (
-            ", ".join(str(v) for v in fix.get("versions") or ())
-            if fix.get("state") == "fixed"
-            else ""
-        )
+        fixed = ", ".join(str(v) for v in fix.get("versions") or ()) if fix.get("state") == "fixed" else ""
         yield Vulnerability(
             id=_str(vuln.get("id")),
             package=_str(artifact.get("name")),
@@ -106,8 +102,7 @@ def _sarif(doc: dict[str, Any]) -> tuple[str, list[Vulnerability]]:
             rule = rules.get(result.get("ruleId"), {})
             props = rule.get("properties") or {}
             severity = _score_severity(props.get("security-severity")) or _SARIF_LEVEL.get(
-                _str(result.get("level"))
-                or _str((rule.get("defaultConfiguration") or {}).get("level"))
+                _str(result.get("level")) or _str((rule.get("defaultConfiguration") or {}).get("level"))
             )
             message = _str((result.get("message") or {}).get("text"))
             found.append(
@@ -131,12 +126,16 @@ def parse(text: str, path: str) -> ScanReport:
     if not isinstance(doc, dict):
         raise InputError(f"{path}: not a Trivy, Grype or SARIF report")
     if "SchemaVersion" in doc and ("Results" in doc or "ArtifactName" in doc):
-        return ScanReport(path, "trivy", _str(doc.get("ArtifactName")), tuple(_trivy(doc)))
+        return ScanReport(
+            path, "trivy", _str(doc.get("ArtifactName")), tuple(_trivy(doc)), _str(doc.get("CreatedAt"))
+        )
     if "matches" in doc and isinstance(doc.get("matches"), list):
         source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
         target = source.get("target")
         artifact = _str(target.get("userInput")) if isinstance(target, dict) else _str(target)
-        return ScanReport(path, "grype", artifact, tuple(_grype(doc)))
+        descriptor = doc.get("descriptor") if isinstance(doc.get("descriptor"), dict) else {}
+        created = _str(descriptor.get("timestamp"))
+        return ScanReport(path, "grype", artifact, tuple(_grype(doc)), created)
     if isinstance(doc.get("runs"), list) and str(doc.get("version", "")).startswith("2."):
         scanner, vulns = _sarif(doc)
         return ScanReport(path, scanner, "", tuple(vulns))

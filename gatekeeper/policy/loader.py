@@ -77,9 +77,7 @@ class _Doc:
     digest: str
 
 
-def _locate(
-    node: yaml.Node | None, path: Sequence[Any], at_key: bool = False
-) -> tuple[int, int] | None:
+def _locate(node: yaml.Node | None, path: Sequence[Any], at_key: bool = False) -> tuple[int, int] | None:
     """Line and column (1-based) of the YAML value (or its key) at a JSON path."""
     if node is None:
         return None
@@ -92,11 +90,7 @@ def _locate(
                     found = value_node
                     best = key_node if at_key else value_node
                     break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             found = node.value[part]
             best = found
         if found is None:
@@ -165,9 +159,7 @@ def _validate(doc: _Doc) -> None:
         if extra:
             path = [*path, extra[0]]
             close = difflib.get_close_matches(extra[0], list(error.schema.get("properties", {})), 1)
-            message = f"unknown key {extra[0]!r}" + (
-                f" (did you mean {close[0]!r}?)" if close else ""
-            )
+            message = f"unknown key {extra[0]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
             raise _error(doc, path, message, at_key=True)
     elif error.validator == "const" and path == ["version"]:
         message = f"unsupported policy version {error.instance!r} (this gatekeeper reads version 1)"

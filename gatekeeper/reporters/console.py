@@ -62,9 +62,7 @@ def render(report: Report, options: RenderOptions) -> str:
 def _headline(report: Report, paint: _Paint) -> str:
     if report.errors:
         names = ", ".join(r.rule.name for r in report.errors)
-        return paint(
-            f"! NO VERDICT: rule(s) crashed ({names}); this is a bug in gatekeeper", "1;35"
-        )
+        return paint(f"! NO VERDICT: rule(s) crashed ({names}); this is a bug in gatekeeper", "1;35")
     blocking = len(report.blocking)
     if blocking:
         noun = "finding" if blocking == 1 else "findings"

@@ -19,6 +19,12 @@ Fails: no HEALTHCHECK; `HEALTHCHECK NONE`; a `CMD` whose executable is not in th
 `CMD-SHELL` check when the image has no `/bin/sh`, or whose first command is not found on PATH.
 Passes: a HEALTHCHECK whose executable exists (the evidence names where it was found).
 
+The runtime config counts too, for the workloads that run this image: a compose `healthcheck:`
+satisfies the item (and `disable: true` fails it); a Kubernetes container needs both a liveness
+and a readiness probe, because Kubernetes ignores the image HEALTHCHECK (jobs and init containers
+are exempt). Exec probes and compose commands are looked up in the image like a HEALTHCHECK.
+Without an image, the Dockerfile's final stage is judged.
+
 Options:
 - `verify_command` (default true): look the health command up in the image filesystem.
 """
@@ -32,15 +38,16 @@ from dataclasses import dataclass
 from gatekeeper.facts import Target
 from gatekeeper.facts.image import FileIndex, Healthcheck
 from gatekeeper.facts.needs import Need, Request
-from gatekeeper.findings import Severity, image_location
+from gatekeeper.facts.workload import Probe, Workload
+from gatekeeper.findings import Location, Severity
 from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SHELL = "/bin/sh"
 # Shell builtins and keywords that need nothing but the shell itself.
 BUILTINS = frozenset(
-    ("exit", "true", "false", "test", "[", "[[", "echo", "printf", "cd", "set", "export")
-    + ("exec", "if", "for", "while", "case", "!", "{", "(", ":", ".", "eval")
+    {"exit", "true", "false", "test", "[", "[[", "echo", "printf", "cd", "set", "export"}
+    | {"exec", "if", "for", "while", "case", "!", "{", "(", ":", ".", "eval"}
 )
 
 
@@ -65,29 +72,109 @@ def health_executable(test: Healthcheck) -> tuple[str, bool]:
 
 
 def check(target: Target, options: Options) -> Iterator[Item]:
-    image = target.require_image()
+    target.require_image_or_dockerfile()
+    workloads = [w for w in target.image_workloads if not w.init and not w.is_job]
+    if not workloads:
+        yield from _image(target, options, "")
+        return
+    for workload in workloads:
+        if workload.kind == "kubernetes":
+            yield from _kubernetes(target, workload, options)
+        else:
+            yield from _compose(target, workload, options)
+
+
+def _image(target: Target, options: Options, prefix: str) -> Iterator[Item]:
+    """The image's own HEALTHCHECK (or the Dockerfile's, when no image is given)."""
+    if target.image is None:
+        yield from _dockerfile(target, prefix)
+        return
+    image = target.image
     health = image.config.healthcheck
-    where = image_location("config.Healthcheck")
+    where = target.config_location("HEALTHCHECK", "config.Healthcheck")
     if health is None or not health.test:
-        yield Violation("The image has no HEALTHCHECK.", where, detail="missing")
+        yield Violation(f"{prefix}The image has no HEALTHCHECK.", where, detail=f"{prefix}missing")
         return
     if health.disabled:
-        yield Violation("HEALTHCHECK NONE disables the health check.", where, detail="disabled")
+        yield Violation(
+            f"{prefix}HEALTHCHECK NONE disables the health check.", where, detail=f"{prefix}disabled"
+        )
         return
     shown = f"HEALTHCHECK {health.test[0].upper()} {health.command_text}"
     if not options.verify_command or image.files is None:
-        yield Evidence(f"{shown} (command not verified)")
+        yield Evidence(f"{prefix}{shown} (command not verified)")
         return
-    yield from _verify(image.files, health, shown, image.config.env_value("PATH") or DEFAULT_PATH)
+    path = image.config.env_value("PATH") or DEFAULT_PATH
+    yield from _verify(image.files, health, prefix + shown, path, where)
 
 
-def _verify(files: FileIndex, health: Healthcheck, shown: str, path: str) -> Iterator[Item]:
-    where = image_location("config.Healthcheck")
+def _dockerfile(target: Target, prefix: str) -> Iterator[Item]:
+    dockerfile = target.require_dockerfile()
+    for stage in reversed(dockerfile.runtime_chain()):
+        found = stage.last("HEALTHCHECK")
+        if found is None:
+            continue
+        where = target.instruction_location(found)
+        if found.args.strip().upper() == "NONE":
+            yield Violation(f"{prefix}HEALTHCHECK NONE disables the health check.", where, detail="disabled")
+        else:
+            yield Evidence(f"{prefix}HEALTHCHECK {found.args} (line {found.line}; no image to verify)")
+        return
+    final = dockerfile.runtime_chain()[-1]
+    yield Violation(
+        f"{prefix}The final stage has no HEALTHCHECK.",
+        Location(dockerfile.path, final.line, "FROM"),
+        detail=f"{prefix}missing",
+    )
+
+
+def _compose(target: Target, workload: Workload, options: Options) -> Iterator[Item]:
+    probe = next((p for p in workload.probes if p.kind == "healthcheck"), None)
+    if probe is None:
+        yield from _image(target, options, f"{workload.name} has no healthcheck: ")
+        return
+    if probe.handler == "none":
+        yield Violation(
+            f"{workload.name} disables the health check.", probe.location, detail=f"{workload.name}:off"
+        )
+        return
+    yield from _probe(target, workload, probe, options, Healthcheck(test=probe.command))
+
+
+def _kubernetes(target: Target, workload: Workload, options: Options) -> Iterator[Item]:
+    kinds = {p.kind for p in workload.probes}
+    missing = [k for k in ("liveness", "readiness") if k not in kinds]
+    if missing:
+        yield Violation(
+            f"{workload.name} has no {' or '.join(missing)} probe (Kubernetes ignores the "
+            "image HEALTHCHECK).",
+            workload.origin,
+            detail=f"{workload.name}:{','.join(missing)}",
+        )
+        return
+    for probe in workload.probes:
+        test = Healthcheck(test=("CMD", *probe.command)) if probe.handler == "exec" else None
+        yield from _probe(target, workload, probe, options, test)
+
+
+def _probe(
+    target: Target, workload: Workload, probe: Probe, options: Options, test: Healthcheck | None
+) -> Iterator[Item]:
+    where = probe.location
+    line = f":{where.line}" if where.line else ""
+    shown = f"{workload.name} {probe.kind} {probe.handler} {' '.join(probe.command)}".rstrip()
+    image = target.image
+    if test is None or not options.verify_command or image is None or image.files is None:
+        yield Evidence(f"{shown} ({where.artifact}{line})")
+        return
+    path = image.config.env_value("PATH") or DEFAULT_PATH
+    yield from _verify(image.files, test, f"{shown} ({where.artifact}{line})", path, where)
+
+
+def _verify(files: FileIndex, health: Healthcheck, shown: str, path: str, where: Location) -> Iterator[Item]:
     program, via_shell = health_executable(health)
     if via_shell and files.find_executable(SHELL, path) is None:
-        yield Violation(
-            f"{shown} runs through /bin/sh, which is not in the image.", where, detail="no-shell"
-        )
+        yield Violation(f"{shown} runs through /bin/sh, which is not in the image.", where, detail="no-shell")
         return
     if not program:
         yield Violation(f"{shown} has no command.", where, detail="empty")

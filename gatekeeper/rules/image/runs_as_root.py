@@ -15,6 +15,12 @@ stage, preferably by number so Kubernetes `runAsNonRoot` can verify it:
 Fails: no USER (root by default), `root`, `0`, `0:0`, `root:app`; a user name that resolves to UID 0
 in the image's /etc/passwd; a UID below `min_uid`. A user name that does not exist in the image's
 /etc/passwd is its own finding: the container would not start.
+
+The runtime wins over the image: when every compose service / Kubernetes container that runs this
+image sets its own user (`user:`, `runAsUser`), those are judged instead of the image default. A
+Kubernetes container with `runAsNonRoot: true` but no `runAsUser` needs a numeric image USER, or
+the kubelet refuses to start it. Without an image, the last USER of the Dockerfile's final stage
+is judged.
 Passes: `10001`, `10001:10001`, `app` when /etc/passwd maps it to a non-zero UID.
 
 Options:
@@ -31,8 +37,9 @@ from dataclasses import dataclass
 
 from gatekeeper.facts import Target
 from gatekeeper.facts.accounts import GROUP, PASSWD, parse_passwd
+from gatekeeper.facts.image import FileIndex
 from gatekeeper.facts.needs import ContentWanted, Need, Request
-from gatekeeper.findings import Severity, image_location
+from gatekeeper.findings import IMAGE, Location, Severity, image_location
 from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
 
 ROOT_NAMES = frozenset({"", "root", "0"})
@@ -45,15 +52,58 @@ class Options:
     require_numeric: bool = False
 
 
+def _default_user(target: Target) -> tuple[str, Location, str]:
+    """The user the image runs as by default: image config, else the Dockerfile's final stage."""
+    target.require_image_or_dockerfile()
+    if target.image is not None:
+        return target.image.config.user.strip(), target.config_location("USER", "config.User"), ""
+    dockerfile = target.require_dockerfile()
+    for stage in reversed(dockerfile.runtime_chain()):
+        user = stage.last("USER")
+        if user is not None:
+            return user.args.strip(), target.instruction_location(user), "Dockerfile "
+    final = dockerfile.runtime_chain()[-1]
+    return "", Location(dockerfile.path, final.line, "FROM"), "Dockerfile "
+
+
 def check(target: Target, options: Options) -> Iterator[Item]:
-    image = target.require_image()
-    user_spec = image.config.user.strip()
+    workloads = [w for w in target.image_workloads if not w.init]
+    overridden = bool(workloads) and all(w.user for w in workloads)
+    user, where, origin = _default_user(target)
+    files = target.image.files if target.image is not None else None
+    if overridden:
+        yield Evidence(f"the image's default user ({user or 'root'}) is overridden by the runtime")
+    else:
+        shown = f"{origin}USER {user}" if user else f"{origin}no USER"
+        yield from _judge(user, shown, where, "", files, options)
+    for workload in workloads:
+        if workload.user:
+            where = workload.user_location or workload.origin
+            shown = f"{workload.name}: user {workload.user}"
+            yield from _judge(workload.user, shown, where, workload.name, files, options)
+        elif workload.run_as_non_root and not user.partition(":")[0].isdigit():
+            yield Violation(
+                f"{workload.name} sets runAsNonRoot without runAsUser, and the image user "
+                f"{user or '(none)'!r} is not a numeric UID: the kubelet refuses to start it "
+                '("cannot verify user is non-root").',
+                workload.origin,
+                detail=f"{workload.name}:non-numeric",
+            )
+
+
+def _judge(
+    user_spec: str,
+    shown: str,
+    where: Location,
+    origin: str,
+    files: FileIndex | None,
+    options: Options,
+) -> Iterator[Item]:
+    """Judge one user spec; `origin` distinguishes the fingerprints of runtime overrides."""
     user, _, group = user_spec.partition(":")
-    where = image_location("config.User")
-    shown = f"USER {user_spec}" if user_spec else "no USER"
     if user in ROOT_NAMES:
         reason = "no USER is set, so it runs as root" if not user_spec else f"{shown} is root"
-        yield Violation(f"The image runs as root: {reason}.", where, detail="root")
+        yield Violation(f"The image runs as root: {reason}.", where, detail=f"{origin}root")
         return
     if user.isdigit():
         uid = int(user)
@@ -61,46 +111,45 @@ def check(target: Target, options: Options) -> Iterator[Item]:
             yield Violation(
                 f"{shown}: UID {uid} is below the minimum {options.min_uid}.",
                 where,
-                detail="min-uid",
+                detail=f"{origin}min-uid",
             )
             return
-        yield Evidence(
-            f"{shown}: numeric non-root UID {uid}" + (f", group {group}" if group else "")
-        )
+        yield Evidence(f"{shown}: numeric non-root UID {uid}" + (f", group {group}" if group else ""))
         return
     if options.require_numeric:
         yield Violation(
             f"{shown} is a name; Kubernetes runAsNonRoot can only verify a numeric UID.",
             where,
-            detail="non-numeric",
+            detail=f"{origin}non-numeric",
         )
-    if not options.check_passwd or image.files is None:
+    if not options.check_passwd or files is None:
         yield Evidence(f"{shown}: named user (not resolved: filesystem not read)")
         return
-    passwd = image.files.content(PASSWD)
+    yield from _resolve(user, shown, where, origin, files, options)
+
+
+def _resolve(
+    user: str, shown: str, where: Location, origin: str, files: FileIndex, options: Options
+) -> Iterator[Item]:
+    passwd = files.content(PASSWD)
     accounts = parse_passwd(passwd) if passwd is not None else {}
     account = accounts.get(user)
     if account is None:
-        missing = (
-            "the image has no /etc/passwd" if passwd is None else f"{user!r} is not in /etc/passwd"
-        )
+        missing = "the image has no /etc/passwd" if passwd is None else f"{user!r} is not in /etc/passwd"
         yield Violation(
-            f"{shown}: {missing}; the container would fail to start "
-            f'("unable to find user {user}").',
-            image_location(PASSWD),
-            detail="unknown-user",
+            f'{shown}: {missing}; the container would fail to start ("unable to find user {user}").',
+            where if where.artifact != IMAGE else image_location(PASSWD),
+            detail=f"{origin}unknown-user",
         )
         return
     if account.uid == 0:
-        yield Violation(
-            f"{shown}: /etc/passwd maps {user!r} to UID 0 (root).", where, detail="root"
-        )
+        yield Violation(f"{shown}: /etc/passwd maps {user!r} to UID 0 (root).", where, detail=f"{origin}root")
         return
     if account.uid < options.min_uid:
         yield Violation(
             f"{shown}: UID {account.uid} is below the minimum {options.min_uid}.",
             where,
-            detail="min-uid",
+            detail=f"{origin}min-uid",
         )
         return
     yield Evidence(f"{shown}: {user!r} is UID {account.uid} in /etc/passwd")

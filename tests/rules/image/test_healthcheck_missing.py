@@ -89,3 +89,93 @@ def test_config_only_trusts_the_command() -> None:
     facts = image([SLIM], filesystem=False, Healthcheck=hc("CMD", "curl"))
     assert evidence(RULE, facts) == ["HEALTHCHECK CMD curl (command not verified)"]
     assert not RULE.needs(RULE.build_options({"verify_command": False})).filesystem
+
+
+# ----------------------------------------------------------------- Dockerfile and runtime config
+
+from gatekeeper.parsers import compose, kubernetes  # noqa: E402
+from tests.factories import target, target_evidence, target_violations  # noqa: E402
+
+K8S = """kind: Deployment
+metadata: {name: api}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: app
+          livenessProbe:
+            exec: {command: ["/app/health"]}
+          readinessProbe:
+            httpGet: {path: /ready, port: 8080}
+"""
+
+
+def test_dockerfile_only() -> None:
+    text = "FROM a:1 AS b\nHEALTHCHECK CMD true\nFROM c:1\nRUN x\n"
+    [v] = target_violations(RULE, target(dockerfile=text))
+    assert v.message == "The final stage has no HEALTHCHECK."
+    ok = "FROM c:1\nHEALTHCHECK --interval=30s CMD curl -f http://localhost/ || exit 1\n"
+    assert target_evidence(RULE, target(dockerfile=ok)) == [
+        "HEALTHCHECK CMD curl -f http://localhost/ || exit 1 (line 2; no image to verify)"
+    ]
+
+
+def test_compose_healthcheck_satisfies() -> None:
+    services = compose.parse(
+        'services:\n  web:\n    image: app\n    healthcheck:\n      test: ["CMD", "/app/health"]\n',
+        "compose.yaml",
+    )
+    tgt = target(image([SLIM]), workloads=services)
+    assert target_violations(RULE, tgt) == []
+    assert "found at /app/health" in target_evidence(RULE, tgt)[0]
+
+
+def test_compose_healthcheck_command_missing() -> None:
+    services = compose.parse(
+        "services:\n  web:\n    image: app\n    healthcheck:\n      test: curl -f http://x\n", "c.yaml"
+    )
+    [v] = target_violations(RULE, target(image([SLIM]), workloads=services))
+    assert "'curl' is not in the image" in v.message
+    assert v.location.line == 5
+
+
+def test_compose_disable() -> None:
+    services = compose.parse(
+        "services:\n  web:\n    image: app\n    healthcheck:\n      disable: true\n", "c.yaml"
+    )
+    [v] = target_violations(
+        RULE, target(image([SLIM], Healthcheck=hc("CMD", "/app/health")), workloads=services)
+    )
+    assert v.message == "compose service web disables the health check."
+
+
+def test_compose_without_healthcheck_falls_back_to_image() -> None:
+    services = compose.parse("services:\n  web:\n    image: app\n", "c.yaml")
+    assert (
+        target_violations(
+            RULE, target(image([SLIM], Healthcheck=hc("CMD", "/app/health")), workloads=services)
+        )
+        == []
+    )
+    [v] = target_violations(RULE, target(image([SLIM]), workloads=services))
+    assert v.message == "compose service web has no healthcheck: The image has no HEALTHCHECK."
+
+
+def test_kubernetes_probes() -> None:
+    tgt = target(image([SLIM]), workloads=kubernetes.parse(K8S, "k8s/deploy.yaml"))
+    assert target_violations(RULE, tgt) == []
+    assert len(target_evidence(RULE, tgt)) == 2
+
+
+def test_kubernetes_missing_readiness_ignores_image_healthcheck() -> None:
+    text = K8S.split("          readinessProbe")[0]
+    facts = image([SLIM], Healthcheck=hc("CMD", "/app/health"))
+    [v] = target_violations(RULE, target(facts, workloads=kubernetes.parse(text, "k.yaml")))
+    assert "has no readiness probe (Kubernetes ignores the image HEALTHCHECK)" in v.message
+
+
+def test_kubernetes_jobs_exempt() -> None:
+    job = "kind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: j, image: app}\n"
+    facts = image([SLIM], Healthcheck=hc("CMD", "/app/health"))
+    assert target_violations(RULE, target(facts, workloads=kubernetes.parse(job, "j.yaml"))) == []

@@ -69,11 +69,73 @@ def test_config_only_does_not_resolve_names() -> None:
 
 
 def test_evidence_on_pass() -> None:
-    assert evidence(RULE, image([[PASSWD]], User="app")) == [
-        "USER app: 'app' is UID 10001 in /etc/passwd"
-    ]
+    assert evidence(RULE, image([[PASSWD]], User="app")) == ["USER app: 'app' is UID 10001 in /etc/passwd"]
 
 
 def test_needs_filesystem_only_when_resolving() -> None:
     assert RULE.needs(RULE.build_options({})).filesystem
     assert not RULE.needs(RULE.build_options({"check_passwd": False})).filesystem
+
+
+# ----------------------------------------------------------------- Dockerfile and runtime config
+
+from gatekeeper.parsers import compose, kubernetes  # noqa: E402
+from tests.factories import target, target_evidence, target_violations  # noqa: E402
+
+DOCKERFILE = "FROM python:3.11-slim AS build\nUSER root\nRUN make\nFROM python:3.11-slim\nUSER 10001\n"
+
+
+def test_dockerfile_final_stage_user_without_image() -> None:
+    assert target_violations(RULE, target(dockerfile=DOCKERFILE)) == []
+    assert target_evidence(RULE, target(dockerfile=DOCKERFILE)) == [
+        "Dockerfile USER 10001: numeric non-root UID 10001"
+    ]
+
+
+def test_dockerfile_builder_root_is_not_flagged_but_final_missing_is() -> None:
+    text = "FROM a:1 AS build\nUSER 10001\nFROM b:1\nRUN true\n"
+    [v] = target_violations(RULE, target(dockerfile=text))
+    assert "no USER is set" in v.message
+    assert (v.location.line, v.location.pointer) == (3, "FROM")
+
+
+def test_image_finding_points_at_dockerfile_user_line() -> None:
+    facts = image([[PASSWD]], User="root", history=[{"created_by": "USER root", "empty_layer": True}])
+    [v] = target_violations(RULE, target(facts, dockerfile="FROM x:1\nRUN true\nUSER root\n"))
+    assert (v.location.artifact, v.location.line) == ("Dockerfile", 3)
+
+
+def test_compose_user_overrides_root_image() -> None:
+    services = compose.parse('services:\n  web:\n    image: app\n    user: "10001"\n', "compose.yaml")
+    tgt = target(image([[PASSWD]]), workloads=services)
+    assert target_violations(RULE, tgt) == []
+    assert target_evidence(RULE, tgt)[0] == "the image's default user (root) is overridden by the runtime"
+
+
+def test_compose_root_user_fails_at_its_line() -> None:
+    services = compose.parse("services:\n  web:\n    image: app\n    user: root\n", "compose.yaml")
+    [v] = target_violations(RULE, target(image([[PASSWD]], User="10001"), workloads=services))
+    assert v.message == "The image runs as root: compose service web: user root is root."
+    assert (v.location.artifact, v.location.line) == ("compose.yaml", 4)
+
+
+def test_k8s_run_as_non_root_with_named_image_user() -> None:
+    manifest = (
+        "kind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsNonRoot: true}\n"
+        "  containers:\n    - name: app\n      image: app\n"
+    )
+    workloads = kubernetes.parse(manifest, "pod.yaml")
+    [v] = target_violations(RULE, target(image([[PASSWD]], User="app"), workloads=workloads))
+    assert "kubelet refuses to start it" in v.message
+    assert target_violations(RULE, target(image([[PASSWD]], User="10001"), workloads=workloads)) == []
+
+
+def test_k8s_run_as_user_zero_fails() -> None:
+    manifest = (
+        "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: app\n      image: app\n"
+        "      securityContext: {runAsUser: 0}\n"
+    )
+    [v] = target_violations(
+        RULE, target(image([[PASSWD]], User="10001"), workloads=kubernetes.parse(manifest, "p.yaml"))
+    )
+    assert v.location.line == 7

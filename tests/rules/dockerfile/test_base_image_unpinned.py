@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from gatekeeper.rules.dockerfile.base_image_unpinned import RULE, parse_base
+from tests.factories import target, target_evidence, target_violations
+
+
+@pytest.mark.parametrize(
+    ("base", "problem"),
+    [
+        ("python", "has no tag, so it means `latest`"),
+        ("python:latest", "uses the `latest` tag"),
+        ("ghcr.io/acme/base", "has no tag"),
+        ("localhost:5000/base:latest", "uses the `latest` tag"),
+    ],
+)
+def test_unpinned(base: str, problem: str) -> None:
+    [v] = target_violations(RULE, target(dockerfile=f"FROM {base}\n"))
+    assert problem in v.message
+    assert v.location.line == 1
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["python:3.11-slim", "node:18-alpine", "python@sha256:" + "a" * 64, "localhost:5000/x:1.2", "scratch"],
+)
+def test_pinned(base: str) -> None:
+    assert target_violations(RULE, target(dockerfile=f"FROM {base}\n")) == []
+
+
+def test_stage_references_and_args() -> None:
+    text = "ARG BASE=python:3.11\nFROM ${BASE} AS b\nFROM b\nFROM $OTHER\n"
+    tgt = target(dockerfile=text)
+    assert target_violations(RULE, tgt) == []
+    assert "line 4: FROM $OTHER (set by a build argument; not judged)" in target_evidence(RULE, tgt)
+
+
+def test_arg_default_latest_is_caught() -> None:
+    [v] = target_violations(RULE, target(dockerfile="ARG BASE=node\nFROM ${BASE}\n"))
+    assert "FROM node (stage '0') has no tag" in v.message
+
+
+def test_require_digest() -> None:
+    assert target_violations(RULE, target(dockerfile="FROM python:3.11\n"), require_digest=True)
+    pinned = "FROM python:3.11@sha256:" + "b" * 64 + "\n"
+    assert target_violations(RULE, target(dockerfile=pinned), require_digest=True) == []
+
+
+def test_allowed_registries_and_official() -> None:
+    text = "FROM registry.example.com/base/python:3.11\nFROM bitnami/nginx:1.27\nFROM python:3.11\n"
+    tgt = target(dockerfile=text)
+    found = target_violations(RULE, tgt, allowed_registries=["registry.example.com"])
+    assert [v.location.line for v in found] == [2, 3]
+    official = target_violations(RULE, tgt, official_only=True)
+    assert [v.location.line for v in official] == [2]
+    assert "not an official Docker Hub image" in official[0].message
+
+
+def test_final_only() -> None:
+    text = "FROM golang AS build\nFROM alpine:3.20\nCOPY --from=build /a /a\n"
+    assert len(target_violations(RULE, target(dockerfile=text))) == 1
+    assert target_violations(RULE, target(dockerfile=text), stages="final") == []
+
+
+def test_parse_base() -> None:
+    assert parse_base("python:3.11") == parse_base("docker.io/library/python:3.11")
+    ref = parse_base("localhost:5000/team/app:1@sha256:abc")
+    assert (ref.registry, ref.repository, ref.tag, ref.digest) == (
+        "localhost:5000",
+        "team/app",
+        "1",
+        "sha256:abc",
+    )

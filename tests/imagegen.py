@@ -196,9 +196,7 @@ def oci_blobs(image: Image, compression: Compression = "gzip") -> Written:
         stored = compress(data, compression)
         digest = sha256(stored)
         blobs[digest] = stored
-        layers.append(
-            {"mediaType": LAYER_TYPES[compression], "digest": digest, "size": len(stored)}
-        )
+        layers.append({"mediaType": LAYER_TYPES[compression], "digest": digest, "size": len(stored)})
     config = image.config_json(diff_ids)
     blobs[sha256(config)] = config
     manifest = json.dumps(
@@ -315,3 +313,221 @@ BUSYBOX_LIKE = Image(
         "Cmd": ["sh"],
     },
 )
+
+
+# --- helpers appended for tests/sources (format variants, multi-image archives, Docker 25 save) ---
+
+IN_TOTO = "application/vnd.in-toto+json"
+
+
+def layer_tar_format(entries: Sequence[F], tar_format: int) -> bytes:
+    """Like `layer_tar`, in another tarfile format (tarfile.GNU_FORMAT, USTAR_FORMAT, ...)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tar_format) as tar:
+        for entry in entries:
+            info = _tarinfo(entry)
+            tar.addfile(info, io.BytesIO(entry.data) if info.isfile() else None)
+    return buf.getvalue()
+
+
+def _write_members(
+    path: str | os.PathLike[str],
+    members: Sequence[tuple[str, bytes]],
+    symlinks: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Regular files, then symlinks (name, target), in one PAX tar."""
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1_700_000_000
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in symlinks:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            info.mtime = 1_700_000_000
+            tar.addfile(info)
+
+
+def write_docker_archive_multi(
+    path: str | os.PathLike[str], images: Sequence[tuple[Image, Sequence[str]]]
+) -> list[str]:
+    """A legacy `docker save` of several images (one manifest.json entry each); config digests."""
+    members: dict[str, bytes] = {}
+    manifest = []
+    digests = []
+    for image, tags in images:
+        tars = image.layer_tars()
+        diff_ids = [sha256(t) for t in tars]
+        config = image.config_json(diff_ids)
+        config_name = sha256(config).split(":")[1] + ".json"
+        names = []
+        for diff_id, data in zip(diff_ids, tars, strict=True):
+            name = f"{diff_id.split(':')[1][:24]}/layer.tar"
+            names.append(name)
+            members[name] = data
+        members[config_name] = config
+        manifest.append({"Config": config_name, "RepoTags": list(tags), "Layers": names})
+        digests.append(sha256(config))
+    members["manifest.json"] = json.dumps(manifest).encode()
+    _write_members(path, list(members.items()))
+    return digests
+
+
+def write_docker_save_oci(
+    path: str | os.PathLike[str],
+    image: Image,
+    tags: Sequence[str] = ("app:test",),
+    compression: Compression = "none",
+    *,
+    layer_links: bool = False,
+) -> Written:
+    """A Docker 25+ `docker save`: an OCI layout plus manifest.json naming `blobs/sha256/<hex>`.
+
+    With `layer_links`, manifest.json names legacy `<id>/layer.tar` paths that are symlinks to
+    the blobs (as Docker writes for older readers).
+    """
+    w = oci_blobs(image, compression)
+    manifest_doc = json.loads(w.blobs[w.manifest_digest])
+    layer_blobs = [f"blobs/sha256/{d['digest'].split(':')[1]}" for d in manifest_doc["layers"]]
+    links = [(f"{p.rsplit('/', 1)[1][:32]}/layer.tar", p) for p in layer_blobs]
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": w.manifest_digest,
+                "size": len(w.blobs[w.manifest_digest]),
+                "annotations": {
+                    "io.containerd.image.name": f"docker.io/library/{tag}",
+                    "org.opencontainers.image.ref.name": tag.rpartition(":")[2],
+                },
+            }
+            for tag in tags
+        ],
+    }
+    save_manifest = [
+        {
+            "Config": f"blobs/sha256/{w.config_digest.split(':')[1]}",
+            "RepoTags": list(tags),
+            "Layers": [name for name, _ in links] if layer_links else layer_blobs,
+        }
+    ]
+    members = [(f"blobs/sha256/{d.split(':')[1]}", data) for d, data in w.blobs.items()]
+    members += [
+        ("index.json", json.dumps(index).encode()),
+        ("manifest.json", json.dumps(save_manifest).encode()),
+        ("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'),
+    ]
+    symlinks = [(name, f"../{target}") for name, target in links] if layer_links else []
+    _write_members(path, members, symlinks)
+    return w
+
+
+def write_blob(root: str | os.PathLike[str], data: bytes) -> str:
+    """Store one blob in an OCI layout; its digest."""
+    digest = sha256(data)
+    os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
+    with open(os.path.join(root, "blobs", "sha256", digest.split(":")[1]), "wb") as out:
+        out.write(data)
+    return digest
+
+
+def attestation_manifest(root: str | os.PathLike[str], subject: str) -> dict[str, Any]:
+    """A BuildKit-style attestation manifest (blobs written to `root`); its index descriptor.
+
+    Its "layer" is in-toto JSON, not a tar: reading it as an image fails loudly.
+    """
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1"}).encode()
+    config = json.dumps(
+        {
+            "architecture": "unknown",
+            "os": "unknown",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [sha256(statement)]},
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
+            "layers": [{"mediaType": IN_TOTO, "digest": sha256(statement), "size": len(statement)}],
+        }
+    ).encode()
+    for data in (statement, config, manifest):
+        write_blob(root, data)
+    return {
+        "mediaType": OCI_MANIFEST,
+        "digest": sha256(manifest),
+        "size": len(manifest),
+        "platform": {"os": "unknown", "architecture": "unknown"},
+        "annotations": {
+            "vnd.docker.reference.digest": subject,
+            "vnd.docker.reference.type": "attestation-manifest",
+        },
+    }
+
+
+def write_oci_platforms(
+    root: str | os.PathLike[str],
+    images: Sequence[tuple[str, Image]],
+    *,
+    nested: bool = True,
+    attestations: bool = True,
+    ref_name: str = "latest",
+    compression: Compression = "gzip",
+) -> dict[str, Written]:
+    """A multi-platform OCI layout, keyed by platform text (`linux/arm64/v8`).
+
+    `nested`: index.json -> one index (named `ref_name`) -> per-platform manifests, as buildx
+    writes. Otherwise the per-platform manifests sit in index.json itself, each named `ref_name`
+    (as containerd exports). With `attestations`, each image gets an attestation manifest.
+    """
+    written: dict[str, Written] = {}
+    entries: list[dict[str, Any]] = []
+    for text, image in images:
+        w = oci_blobs(image, compression)
+        for data in w.blobs.values():
+            write_blob(root, data)
+        written[text] = w
+        parts = text.split("/")
+        platform = {"os": parts[0], "architecture": parts[1]}
+        if len(parts) > 2:
+            platform["variant"] = parts[2]
+        entry: dict[str, Any] = {
+            "mediaType": OCI_MANIFEST,
+            "digest": w.manifest_digest,
+            "size": len(w.blobs[w.manifest_digest]),
+            "platform": platform,
+        }
+        entries.append(entry)
+    if attestations:
+        entries += [attestation_manifest(root, e["digest"]) for e in list(entries)]
+    if nested:
+        nested_index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
+        top = [
+            {
+                "mediaType": OCI_INDEX,
+                "digest": write_blob(root, nested_index),
+                "size": len(nested_index),
+                "annotations": {"org.opencontainers.image.ref.name": ref_name},
+            }
+        ]
+    else:
+        top = [
+            {
+                **e,
+                "annotations": {
+                    "org.opencontainers.image.ref.name": ref_name,
+                    **e.get("annotations", {}),
+                },
+            }
+            for e in entries
+        ]
+    with open(os.path.join(root, "oci-layout"), "w") as out:
+        out.write('{"imageLayoutVersion": "1.0.0"}')
+    with open(os.path.join(root, "index.json"), "w") as out:
+        json.dump({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": top}, out)
+    return written

@@ -77,9 +77,7 @@ def parse_reference(text: str) -> ImageRef:
     transport, sep, rest = text.partition(":")
     if sep and transport in TRANSPORTS and transport != "docker":
         if not rest:
-            raise UsageError(
-                f"{transport}: needs a {'name' if transport == 'docker-daemon' else 'path'}"
-            )
+            raise UsageError(f"{transport}: needs a {'name' if transport == 'docker-daemon' else 'path'}")
         if transport == "docker-daemon":
             return ImageRef(transport, rest)
         path, selector = _split_path_selector(rest)

@@ -101,18 +101,14 @@ def descriptor(obj: Any, what: str) -> Descriptor:
     platform = None
     plat = obj.get("platform")
     if isinstance(plat, dict):
-        platform = Platform(
-            _str(plat.get("os")), _str(plat.get("architecture")), _str(plat.get("variant"))
-        )
+        platform = Platform(_str(plat.get("os")), _str(plat.get("architecture")), _str(plat.get("variant")))
     annotations = obj.get("annotations")
     notes = (
         tuple(sorted((str(k), str(v)) for k, v in annotations.items()))
         if isinstance(annotations, dict)
         else ()
     )
-    return Descriptor(
-        _str(obj.get("mediaType")), obj["digest"], _int(obj.get("size")), platform, notes
-    )
+    return Descriptor(_str(obj.get("mediaType")), obj["digest"], _int(obj.get("size")), platform, notes)
 
 
 def parse_index(doc: dict[str, Any], what: str) -> tuple[Descriptor, ...]:
@@ -206,9 +202,7 @@ def parse_config(raw: bytes, what: str = "image config") -> ParsedConfig:
     config = ImageConfig(
         user=_str(cfg.get("User")),
         env=_env(cfg.get("Env")),
-        labels=tuple(sorted((str(k), str(v)) for k, v in labels.items()))
-        if isinstance(labels, dict)
-        else (),
+        labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())) if isinstance(labels, dict) else (),
         entrypoint=_strings(cfg.get("Entrypoint")),
         cmd=_strings(cfg.get("Cmd")),
         workdir=_str(cfg.get("WorkingDir")),

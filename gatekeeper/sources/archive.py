@@ -229,9 +229,7 @@ class _Prefixed:
         return self._rest.read(size)
 
 
-def read_save_stream(
-    stream: Readable, ref: ImageRef, request: Request, *, source: str
-) -> ImageFacts:
+def read_save_stream(stream: Readable, ref: ImageRef, request: Request, *, source: str) -> ImageFacts:
     """One forward pass over a `docker save` stream (maybe gzip-compressed)."""
     what = str(ref)
     jsons: dict[str, bytes] = {}
@@ -243,9 +241,7 @@ def read_save_stream(
         for member in tar:
             name = member.name.removeprefix("./")
             if member.issym():
-                aliases[name] = posixpath.normpath(
-                    posixpath.join(posixpath.dirname(name), member.linkname)
-                )
+                aliases[name] = posixpath.normpath(posixpath.join(posixpath.dirname(name), member.linkname))
                 continue
             if member.islnk():
                 aliases[name] = member.linkname.removeprefix("./")
@@ -263,9 +259,7 @@ def read_save_stream(
             elif name.endswith("VERSION"):
                 continue
             elif request.sizes:
-                scans[name] = scan_blob(
-                    _Prefixed(head, fileobj), wanted, name=f"{what}: layer {name}"
-                )
+                scans[name] = scan_blob(_Prefixed(head, fileobj), wanted, name=f"{what}: layer {name}")
     except TAR_ERRORS as exc:
         raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
     if "manifest.json" not in jsons:

@@ -226,8 +226,7 @@ def _one_line(text: str, limit: int = 300) -> str:
 def _unavailable(environ: dict[str, str], exc: BaseException) -> DaemonUnavailable:
     host, shown = _host(environ)
     return DaemonUnavailable(
-        f"cannot reach the Docker engine at {host}: {_reason(exc)} "
-        f"(is dockerd running? DOCKER_HOST={shown})"
+        f"cannot reach the Docker engine at {host}: {_reason(exc)} (is dockerd running? DOCKER_HOST={shown})"
     )
 
 
@@ -249,22 +248,17 @@ class _Errors:
         if isinstance(exc, docker.errors.APIError):
             status = exc.status_code
             detail = _one_line(str(exc.explanation or exc))
-            return SourceError(
-                f"{self.name}: the Docker engine refused to {doing} ({status}): {detail}"
-            )
+            return SourceError(f"{self.name}: the Docker engine refused to {doing} ({status}): {detail}")
         if isinstance(exc, requests.exceptions.Timeout):
             return SourceError(
-                f"{self.name}: the Docker engine did not answer within "
-                f"{self.options.timeout:g}s ({doing})"
+                f"{self.name}: the Docker engine did not answer within {self.options.timeout:g}s ({doing})"
             )
         broken = (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)
         if isinstance(exc, (*broken, ConnectionError)):
             if doing.startswith("export"):
                 return SourceError(f"{self.name}: the image export broke off: {_reason(exc)}")
             return _unavailable(self.options.environ, exc)
-        return SourceError(
-            f"{self.name}: cannot {doing}: {_one_line(str(exc)) or type(exc).__name__}"
-        )
+        return SourceError(f"{self.name}: cannot {doing}: {_one_line(str(exc)) or type(exc).__name__}")
 
 
 def _client(options: SourceOptions) -> Any:
@@ -276,9 +270,7 @@ def _client(options: SourceOptions) -> Any:
             "pip install docker, or read the image with docker-archive: or docker://"
         ) from None
     try:
-        return docker.from_env(
-            version="auto", environment=options.environ or None, timeout=options.timeout
-        )
+        return docker.from_env(version="auto", environment=options.environ or None, timeout=options.timeout)
     except Exception as exc:  # DockerException, TLSParameterError, requests errors
         raise _unavailable(options.environ, exc) from None
 
@@ -377,9 +369,7 @@ def open_daemon(ref: ImageRef, request: Request, options: SourceOptions) -> Imag
             client.close()
 
 
-def _from_export(
-    client: Any, image_id: str, ref: ImageRef, request: Request, errors: _Errors
-) -> ImageFacts:
+def _from_export(client: Any, image_id: str, ref: ImageRef, request: Request, errors: _Errors) -> ImageFacts:
     from gatekeeper.sources.archive import read_save_stream
 
     try:

@@ -394,9 +394,7 @@ def scan_blob(
         scan.compression = "zstd"
         frames = _ZstdFrames()
         blob.observe = frames.feed
-        stream = zstandard.ZstdDecompressor().stream_reader(
-            cast(IO[bytes], blob), read_across_frames=True
-        )
+        stream = zstandard.ZstdDecompressor().stream_reader(cast(IO[bytes], blob), read_across_frames=True)
     else:
         scan.compression = ""
         stream = blob
@@ -407,6 +405,8 @@ def scan_blob(
         buf.drain()
         if stream is not blob:
             blob.drain()
+    except BadArchive as exc:  # say which layer: "<image>: layer <digest>: <what is wrong>"
+        raise type(exc)(f"{name}: {exc}") from None
     except (OSError, EOFError, zlib.error) as exc:
         how = f"decompress ({scan.compression})" if scan.compression else "read"
         raise BadArchive(f"{name}: cannot {how}: {exc}") from exc
@@ -427,9 +427,7 @@ def verify(scan: LayerScan, *, digest: str | None, diff_id: str | None, name: st
     if digest and digest.startswith("sha256:") and scan.digest != digest:
         raise DigestMismatch(f"{name}: blob hashes to {scan.digest}, manifest says {digest}")
     if diff_id and diff_id.startswith("sha256:") and scan.diff_id != diff_id:
-        raise DigestMismatch(
-            f"{name}: uncompressed layer hashes to {scan.diff_id}, config says {diff_id}"
-        )
+        raise DigestMismatch(f"{name}: uncompressed layer hashes to {scan.diff_id}, config says {diff_id}")
 
 
 class IndexBuilder:

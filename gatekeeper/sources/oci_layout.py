@@ -32,10 +32,10 @@ CONTAINERD_NAME = "io.containerd.image.name"
 MAX_JSON = 32 << 20
 
 
-def _blob_path(digest: str) -> str:
+def _blob_path(digest: str, what: str) -> str:
     algo, sep, encoded = digest.partition(":")
     if not sep or not algo.isalnum() or not encoded.isalnum():
-        raise BadArchive(f"invalid digest {digest!r}")
+        raise BadArchive(f"{what}: invalid digest {digest!r}")
     return f"blobs/{algo}/{encoded}"
 
 
@@ -54,13 +54,13 @@ class _Store:
         return data
 
     def blob(self, desc: Descriptor) -> bytes:
-        data = self.read(_blob_path(desc.digest))
+        data = self.read(_blob_path(desc.digest, self.what))
         check_digest(data, desc.digest, f"{self.what}: blob {desc.digest}")
         return data
 
     @contextmanager
     def stream(self, digest: str) -> Iterator[IO[bytes]]:
-        with self._open(_blob_path(digest)) as handle:
+        with self._open(_blob_path(digest, self.what)) as handle:
             yield handle
 
 
@@ -114,9 +114,7 @@ def _named(desc: Descriptor, selector: str) -> bool:
     return selector in names or any(n and n.endswith(":" + selector) for n in names)
 
 
-def _pick(
-    store: _Store, ref: ImageRef, options: SourceOptions
-) -> tuple[Descriptor, tuple[Platform, ...]]:
+def _pick(store: _Store, ref: ImageRef, options: SourceOptions) -> tuple[Descriptor, tuple[Platform, ...]]:
     what = store.what
     index = parse_index(load_json(store.read("index.json"), f"{what}: index.json"), what)
     if not index:

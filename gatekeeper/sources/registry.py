@@ -294,9 +294,7 @@ def _error_detail(resp: requests.Response) -> str:
 # --- WWW-Authenticate ----------------------------------------------------------------------------
 
 _TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_PARAM_RE = re.compile(
-    r"([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:\"((?:[^\"\\]|\\.)*)\"|([^\s,\"]*))"
-)
+_PARAM_RE = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*(?:\"((?:[^\"\\]|\\.)*)\"|([^\s,\"]*))")
 _ESCAPE_RE = re.compile(r"\\(.)")
 
 
@@ -448,9 +446,7 @@ def _entry_credentials(entry: dict[str, Any], name: str) -> Credentials | None:
     return found if found.basic or found.identity_token or found.registry_token else None
 
 
-def run_credential_helper(
-    suffix: str, server: str, environ: Mapping[str, str]
-) -> Credentials | None:
+def run_credential_helper(suffix: str, server: str, environ: Mapping[str, str]) -> Credentials | None:
     """`docker-credential-<suffix> get`; None (with a warning) when missing or failing."""
     program = f"docker-credential-{suffix}"
     exe = None
@@ -673,9 +669,7 @@ class RegistryClient:
                 failure = exc
                 continue
             except requests.RequestException as exc:
-                raise RegistryError(
-                    f"{self.what}: request to {host} failed: {_reason(exc)}"
-                ) from exc
+                raise RegistryError(f"{self.what}: request to {host} failed: {_reason(exc)}") from exc
             if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 resp.close()
                 continue
@@ -728,24 +722,19 @@ class RegistryClient:
                 f"{self.what}: {host} answered HTTP {status} {resp.reason or ''}".rstrip()
                 + f" after {max(1, self._retry.attempts)} attempts{detail}"
             )
-        return RegistryError(
-            f"{self.what}: {host} answered HTTP {status} to GET {kind}/{reference}{detail}"
-        )
+        return RegistryError(f"{self.what}: {host} answered HTTP {status} to GET {kind}/{reference}{detail}")
 
     def _shown(self, reference: str) -> str:
         sep = "@" if ":" in reference else ":"
         return f"{self.ref.repository}{sep}{reference}"
 
     def _login_hint(self) -> str:
-        return (
-            "docker login" if self.ref.domain == DOCKER_HUB else f"docker login {self.ref.domain}"
-        )
+        return "docker login" if self.ref.domain == DOCKER_HUB else f"docker login {self.ref.domain}"
 
     def _auth_error(self, detail: str) -> RegistryAuthError:
         state = "denied" if self._creds() is not None else "required"
         return RegistryAuthError(
-            f"{self.what}: authentication {state} for {self.ref.repository}{detail} "
-            f"({self._login_hint()}?)"
+            f"{self.what}: authentication {state} for {self.ref.repository}{detail} ({self._login_hint()}?)"
         )
 
     # authentication
@@ -793,9 +782,7 @@ class RegistryClient:
             self._tokens.put(key, token, expires_in)
         return {"Authorization": f"Bearer {token}"}
 
-    def _fetch_token(
-        self, challenge: Challenge, creds: Credentials | None
-    ) -> tuple[str, float | None]:
+    def _fetch_token(self, challenge: Challenge, creds: Credentials | None) -> tuple[str, float | None]:
         realm = challenge.param("realm")
         if urlsplit(realm).scheme not in ("http", "https"):
             raise RegistryAuthError(f"{self.what}: Bearer challenge without a usable realm")
@@ -861,9 +848,7 @@ def _manifest_type(content_type: str, doc: dict[str, Any], hint: str, what: str)
     return OCI_INDEX if "manifests" in doc else OCI_MANIFEST
 
 
-def _resolve(
-    client: RegistryClient, platform: Platform
-) -> tuple[str, Manifest, tuple[Platform, ...]]:
+def _resolve(client: RegistryClient, platform: Platform) -> tuple[str, Manifest, tuple[Platform, ...]]:
     """Follow the reference (through indexes) to one image manifest: digest, manifest, platforms."""
     what = client.what
     raw, content_type = client.manifest(
@@ -900,18 +885,14 @@ def _read_image(client: RegistryClient, request: Request, platform: Platform) ->
     what = client.what
     digest, manifest, available = _resolve(client, platform)
     if manifest.config.media_type not in CONFIG_TYPES:
-        raise SourceError(
-            f"{what}: not a container image (config type {manifest.config.media_type})"
-        )
+        raise SourceError(f"{what}: not a container image (config type {manifest.config.media_type})")
     parsed = parse_config(client.blob_bytes(manifest.config, "config"), f"{what}: config")
     if len(manifest.layers) != len(parsed.diff_ids):
         raise BadArchive(
             f"{what}: manifest lists {len(manifest.layers)} layers, "
             f"config has {len(parsed.diff_ids)} diff_ids"
         )
-    scans, files = (
-        _scan_layers(client, manifest, parsed, request) if request.sizes else (None, None)
-    )
+    scans, files = _scan_layers(client, manifest, parsed, request) if request.sizes else (None, None)
     ref = client.ref
     return assemble(
         reference=what,

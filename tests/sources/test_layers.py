@@ -1,0 +1,720 @@
+"""The streaming layer scanner (`layers.scan_blob`) and the layer stacker (`layers.build_index`)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import tarfile
+
+import pytest
+import zstandard
+
+from gatekeeper.errors import BadArchive, DigestMismatch
+from gatekeeper.facts.image import FileEntry, FileIndex, FileType, Removal, ShadowedEntry
+from gatekeeper.facts.needs import NOTHING, ContentWanted
+from gatekeeper.sources.layers import (
+    CHUNK,
+    LayerScan,
+    _HashingReader,
+    build_index,
+    scan_blob,
+    verify,
+)
+from tests.imagegen import (
+    Compression,
+    F,
+    compress,
+    directory,
+    exe,
+    file,
+    hardlink,
+    layer_tar,
+    layer_tar_format,
+    opaque,
+    sha256,
+    symlink,
+    whiteout,
+)
+
+Row = tuple[str, FileType, int, int, int, int, str]
+
+
+def scan(entries: list[F], compression: Compression = "none", wanted: ContentWanted = NOTHING) -> LayerScan:
+    return scan_blob(io.BytesIO(compress(layer_tar(entries), compression)), wanted)
+
+
+def stack(*layers: list[F], wanted: ContentWanted = NOTHING) -> FileIndex:
+    return build_index(scan(entries, wanted=wanted) for entries in layers)
+
+
+def raw_tar(infos: list[tuple[tarfile.TarInfo, bytes | None]], fmt: int = tarfile.PAX_FORMAT) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
+        for info, data in infos:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+
+
+def info(name: str, kind: bytes = tarfile.REGTYPE, size: int = 0, link: str = "") -> tarfile.TarInfo:
+    ti = tarfile.TarInfo(name)
+    ti.type, ti.size, ti.linkname, ti.mode = kind, size, link, 0o644
+    return ti
+
+
+def entry(
+    path: str,
+    ftype: FileType,
+    size: int,
+    layer: int,
+    mode: int = 0o644,
+    link: str = "",
+) -> FileEntry:
+    return FileEntry(path, ftype, size, mode, 0, 0, layer, link)
+
+
+def bad(data: bytes, wanted: ContentWanted = NOTHING) -> str:
+    """Scan `data`, which must fail with exactly BadArchive and a one-line message."""
+    with pytest.raises(BadArchive) as caught:
+        scan_blob(io.BytesIO(data), wanted, name="layer X")
+    assert type(caught.value) is BadArchive
+    message = str(caught.value)
+    assert message
+    assert "\n" not in message
+    return message
+
+
+# --- one layer: what each tar entry becomes -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entries", "rows"),
+    [
+        pytest.param(
+            [file("/etc/passwd", "abc", 0o600, 1, 2)],
+            [("/etc/passwd", FileType.FILE, 3, 0o600, 1, 2, "")],
+            id="regular-file",
+        ),
+        pytest.param(
+            [exe("/bin/tool", "#!x"), file("/bin/suid", "", 0o4755)],
+            [
+                ("/bin/tool", FileType.FILE, 3, 0o755, 0, 0, ""),
+                ("/bin/suid", FileType.FILE, 0, 0o4755, 0, 0, ""),
+            ],
+            id="exec-and-setuid-modes",
+        ),
+        pytest.param(
+            [directory("/srv", 0o750, 5, 6)],
+            [("/srv", FileType.DIR, 0, 0o750, 5, 6, "")],
+            id="directory",
+        ),
+        pytest.param(
+            [symlink("/bin/sh", "busybox"), symlink("/lib", "/usr/lib")],
+            [
+                ("/bin/sh", FileType.SYMLINK, 0, 0o777, 0, 0, "busybox"),
+                ("/lib", FileType.SYMLINK, 0, 0o777, 0, 0, "/usr/lib"),
+            ],
+            id="symlinks-kept-as-written",
+        ),
+        pytest.param(
+            [file("/a", "12345"), hardlink("/b", "/a")],
+            [
+                ("/a", FileType.FILE, 5, 0o644, 0, 0, ""),
+                ("/b", FileType.HARDLINK, 0, 0o644, 0, 0, "/a"),
+            ],
+            id="hardlink-target-made-absolute",
+        ),
+        pytest.param(
+            [file("/u", "x", 0o640, 3_000_000, 4_000_000)],
+            [("/u", FileType.FILE, 1, 0o640, 3_000_000, 4_000_000, "")],
+            id="large-uid-gid-via-pax",
+        ),
+        pytest.param(
+            [F("./", kind="dir"), directory("./etc"), file("./etc//hosts", "h")],
+            [
+                ("/etc", FileType.DIR, 0, 0o755, 0, 0, ""),
+                ("/etc/hosts", FileType.FILE, 1, 0o644, 0, 0, ""),
+            ],
+            id="root-entry-dropped-paths-normalised",
+        ),
+    ],
+)
+def test_entries(entries: list[F], rows: list[Row]) -> None:
+    result = scan(entries)
+    assert result.entries == rows
+    assert result.whiteouts == []
+    assert result.opaque_dirs == []
+
+
+def test_special_files() -> None:
+    char = info("dev/null", tarfile.CHRTYPE)
+    char.devmajor, char.devminor = 1, 3
+    data = raw_tar(
+        [
+            (char, None),
+            (info("dev/sda", tarfile.BLKTYPE), None),
+            (info("run/fifo", tarfile.FIFOTYPE), None),
+            (info("weird", tarfile.CONTTYPE, 2), b"ab"),
+        ]
+    )
+    result = scan_blob(io.BytesIO(data))
+    assert [(p, t, s) for p, t, s, *_ in result.entries] == [
+        ("/dev/null", FileType.CHAR, 0),
+        ("/dev/sda", FileType.BLOCK, 0),
+        ("/run/fifo", FileType.FIFO, 0),
+        ("/weird", FileType.FILE, 2),
+    ]
+    assert result.size == 2
+
+
+def test_header_only_entries_carry_no_data_whatever_their_size_field() -> None:
+    # tarfile and Go's archive/tar never read data after a link, dir or device header.
+    data = raw_tar(
+        [
+            (info("a", size=3), b"abc"),
+            (info("b", tarfile.LNKTYPE, 3, "a"), None),
+            (info("s", tarfile.SYMTYPE, 700, "a"), None),
+            (info("d", tarfile.DIRTYPE, 1024), None),
+            (info("c", size=1), b"c"),
+        ]
+    )
+    with tarfile.open(fileobj=io.BytesIO(data)) as check:
+        assert check.getnames() == ["a", "b", "s", "d", "c"]
+    result = scan_blob(io.BytesIO(data))
+    assert [(p, t, s) for p, t, s, *_ in result.entries] == [
+        ("/a", FileType.FILE, 3),
+        ("/b", FileType.HARDLINK, 0),
+        ("/s", FileType.SYMLINK, 0),
+        ("/d", FileType.DIR, 0),
+        ("/c", FileType.FILE, 1),
+    ]
+    assert result.size == 3 + 1 + 1  # a, c and the symlink target "a"
+
+
+def test_pre_posix_directory_with_trailing_slash() -> None:
+    data = raw_tar([(info("olddir/", tarfile.AREGTYPE), None), (info("olddir/f", size=1), b"x")])
+    rows = scan_blob(io.BytesIO(data)).entries
+    assert [(p, t) for p, t, *_ in rows] == [
+        ("/olddir", FileType.DIR),
+        ("/olddir/f", FileType.FILE),
+    ]
+
+
+def test_whiteouts_and_opaque_markers_are_not_entries() -> None:
+    result = scan([whiteout("/etc/motd"), whiteout("/.dockerenv"), opaque("/var/cache"), file("/x")])
+    assert result.whiteouts == ["/etc/motd", "/.dockerenv"]
+    assert result.opaque_dirs == ["/var/cache"]
+    assert [row[0] for row in result.entries] == ["/x"]
+
+
+# --- names longer than the 100-byte header field --------------------------------------------
+
+LONG_DIR = "/opt/" + "/".join(["d" * 30] * 5)  # 159 characters
+LONG_FILE = LONG_DIR + "/" + "f" * 120
+LONG_TARGET = "/usr/share/" + "t" * 140
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        pytest.param(tarfile.PAX_FORMAT, id="pax"),
+        pytest.param(tarfile.GNU_FORMAT, id="gnu-longname"),
+    ],
+)
+def test_long_names(fmt: int) -> None:
+    assert len(LONG_FILE) > 250
+    data = layer_tar_format(
+        [
+            file(LONG_FILE, "long", 0o600, 3_000_000, 7),
+            symlink(LONG_DIR + "/link", LONG_TARGET),
+            hardlink("/short", LONG_FILE),
+        ],
+        fmt,
+    )
+    if fmt == tarfile.GNU_FORMAT:
+        assert b"././@LongLink" in data
+    else:
+        assert b"././@LongLink" not in data
+        assert b" path=" in data
+    result = scan_blob(io.BytesIO(data))
+    assert result.entries == [
+        (LONG_FILE, FileType.FILE, 4, 0o600, 3_000_000, 7, ""),
+        (LONG_DIR + "/link", FileType.SYMLINK, 0, 0o777, 0, 0, LONG_TARGET),
+        ("/short", FileType.HARDLINK, 0, 0o644, 0, 0, LONG_FILE),
+    ]
+    assert result.size == 4 + len(LONG_TARGET)
+
+
+def test_ustar_prefix_field() -> None:
+    name = "/usr/" + "p" * 120 + "/name.txt"
+    data = layer_tar_format([file(name, "u")], tarfile.USTAR_FORMAT)
+    assert data[345:350] == b"usr/p"  # the split really used the prefix field
+    assert scan_blob(io.BytesIO(data)).entries == [(name, FileType.FILE, 1, 0o644, 0, 0, "")]
+
+
+def test_signed_checksum_accepted() -> None:
+    data = bytearray(layer_tar_format([file("/caf\u00e9", "x")], tarfile.USTAR_FORMAT))
+    header = data[:512]
+    signed = sum(b - 256 if b & 0x80 else b for b in header[:148] + header[156:]) + 256
+    data[148:156] = b"%06o\0 " % signed
+    assert [row[0] for row in scan_blob(io.BytesIO(bytes(data))).entries] == ["/caf\u00e9"]
+
+
+# --- sizes, hashes and compression ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entries", "size"),
+    [
+        pytest.param([], 0, id="empty-tar"),
+        pytest.param([file("/a", "12345"), file("/b", "")], 5, id="files"),
+        pytest.param([directory("/d"), directory("/d/e")], 0, id="dirs-count-nothing"),
+        pytest.param([symlink("/l", "target")], 6, id="symlink-target-length"),
+        pytest.param(
+            [file("/a", "1234567"), hardlink("/h1", "/a"), hardlink("/h2", "/a")],
+            7,
+            id="hardlinks-once",
+        ),
+        pytest.param([file("/\u00e9", "x"), symlink("/s", "\u00e9t\u00e9")], 1 + 5, id="utf8-target-bytes"),
+        pytest.param([file("/a", "xx"), whiteout("/gone"), opaque("/o")], 2, id="markers-count-nothing"),
+    ],
+)
+def test_layer_size(entries: list[F], size: int) -> None:
+    assert scan(entries).size == size
+
+
+@pytest.mark.parametrize(("how", "name"), [("none", ""), ("gzip", "gzip"), ("zstd", "zstd")])
+def test_compression_detected_and_hashed(how: Compression, name: str) -> None:
+    tar = layer_tar(
+        [directory("/app"), file("/app/main.py", "print(1)\n" * 50), symlink("/app/l", "main.py")]
+    )
+    stored = compress(tar, how)
+    result = scan_blob(io.BytesIO(stored))
+    assert result.compression == name
+    assert result.digest == sha256(stored)
+    assert result.diff_id == sha256(tar)
+    assert result.compressed_size == len(stored)
+    assert result.size == 450 + 7
+    assert [row[0] for row in result.entries] == ["/app", "/app/main.py", "/app/l"]
+    if how == "none":
+        assert result.digest == result.diff_id
+
+
+@pytest.mark.parametrize(
+    ("stored", "compression"),
+    [
+        pytest.param(b"", "", id="zero-bytes"),
+        pytest.param(layer_tar([]), "", id="end-marker-only"),
+        pytest.param(b"\0" * 512, "", id="single-zero-block"),
+        pytest.param(gzip.compress(b""), "gzip", id="gzip-of-nothing"),
+        pytest.param(gzip.compress(layer_tar([])), "gzip", id="gzip-empty-tar"),
+        pytest.param(compress(layer_tar([]), "zstd"), "zstd", id="zstd-empty-tar"),
+    ],
+)
+def test_empty_layers_are_valid(stored: bytes, compression: str) -> None:
+    result = scan_blob(io.BytesIO(stored))
+    assert (result.entries, result.size, result.compression) == ([], 0, compression)
+    assert result.digest == sha256(stored)
+    assert result.compressed_size == len(stored)
+
+
+def test_gzip_zero_padding_after_last_member_is_accepted() -> None:
+    stored = compress(LAYER, "gzip") + b"\0" * 16
+    result = scan_blob(io.BytesIO(stored))
+    assert result.diff_id == sha256(LAYER)
+    assert result.digest == sha256(stored)
+
+
+def test_trailing_padding_after_end_marker_is_hashed() -> None:
+    tar = layer_tar([file("/a", "x")]) + b"\0" * 4096
+    result = scan_blob(io.BytesIO(tar))
+    assert result.diff_id == sha256(tar)
+    assert result.compressed_size == len(tar)
+
+
+LAYER = layer_tar([directory("/d"), file("/d/big", bytes(range(256)) * 64), file("/d/small", "s")])
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        pytest.param(gzip.compress(LAYER[:700]) + gzip.compress(LAYER[700:]), id="multi-member-gzip"),
+        pytest.param(
+            b"".join(gzip.compress(LAYER[i : i + 1000]) for i in range(0, len(LAYER), 1000)),
+            id="many-gzip-members",
+        ),
+        pytest.param(
+            zstandard.ZstdCompressor().compress(LAYER[:5000])
+            + zstandard.ZstdCompressor(write_checksum=True).compress(LAYER[5000:]),
+            id="multi-frame-zstd",
+        ),
+        pytest.param(
+            zstandard.ZstdCompressor().compress(LAYER[:100])
+            + b"\x50\x2a\x4d\x18\x03\0\0\0abc"  # a skippable frame
+            + zstandard.ZstdCompressor().compress(LAYER[100:]),
+            id="zstd-skippable-frame",
+        ),
+        pytest.param(
+            zstandard.ZstdCompressor(write_content_size=False).compress(LAYER),
+            id="zstd-without-content-size",
+        ),
+    ],
+)
+def test_multi_member_streams(stored: bytes) -> None:
+    result = scan_blob(io.BytesIO(stored), ContentWanted(paths=frozenset({"/d/big"})))
+    assert result.diff_id == sha256(LAYER)
+    assert result.digest == sha256(stored)
+    assert result.contents == {"/d/big": bytes(range(256)) * 64}
+    assert [row[0] for row in result.entries] == ["/d", "/d/big", "/d/small"]
+
+
+def test_wanted_file_larger_than_read_chunk() -> None:
+    big = bytes(range(251)) * (CHUNK // 251 + 2000)
+    assert len(big) > CHUNK
+    tar = layer_tar([file("/before", "b"), file("/big.bin", big), file("/after", "a")])
+    wanted = ContentWanted(paths=frozenset({"/big.bin", "/after"}), max_size=len(big))
+    result = scan_blob(io.BytesIO(compress(tar, "gzip")), wanted)
+    assert result.contents == {"/big.bin": big, "/after": b"a"}
+    assert result.diff_id == sha256(tar)
+
+
+def test_hashing_reader_read_zero_returns_nothing() -> None:
+    reader = _HashingReader(io.BytesIO(b"abcdef"), b"ab")
+    assert reader.read(0) == b""
+    assert reader.read(1) == b"a"
+    assert reader.read(-1) == b"b"
+    assert reader.read(0) == b""
+    assert reader.read(-1) == b"abcdef"
+    assert reader.count == 8
+
+
+# --- which file contents are kept -----------------------------------------------------------
+
+FILES = [
+    directory("/app"),
+    file("/app/.env", "TOKEN=1"),
+    file("/app/prod.env", "X=2"),
+    file("/app/config.yaml", "a: 1"),
+    file("/etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
+    file("/etc/big", "x" * 100),
+    symlink("/app/link.env", ".env"),
+    whiteout("/app/old.env"),
+]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "kept"),
+    [
+        pytest.param(NOTHING, {}, id="nothing"),
+        pytest.param(
+            ContentWanted(paths=frozenset({"/etc/passwd"})),
+            {"/etc/passwd": b"root:x:0:0::/root:/bin/sh\n"},
+            id="exact-path",
+        ),
+        pytest.param(
+            ContentWanted(patterns=("*.env",)),
+            {"/app/.env": b"TOKEN=1", "/app/prod.env": b"X=2"},
+            id="pattern-skips-symlinks-and-whiteouts",
+        ),
+        pytest.param(
+            ContentWanted(patterns=("/etc/*",), max_size=50),
+            {"/etc/passwd": b"root:x:0:0::/root:/bin/sh\n"},
+            id="over-max-size-skipped",
+        ),
+        pytest.param(
+            ContentWanted(paths=frozenset({"/etc/big"}), max_size=100),
+            {"/etc/big": b"x" * 100},
+            id="exactly-max-size-kept",
+        ),
+        pytest.param(
+            ContentWanted(paths=frozenset({"/app"}), patterns=("/nope*",)),
+            {},
+            id="directories-never",
+        ),
+    ],
+)
+@pytest.mark.parametrize("how", ["none", "gzip", "zstd"])
+def test_contents_captured_only_when_wanted(
+    wanted: ContentWanted, kept: dict[str, bytes], how: Compression
+) -> None:
+    result = scan(FILES, how, wanted)
+    assert result.contents == kept
+    assert result.diff_id == sha256(layer_tar(FILES))
+
+
+# --- stacking layers into one filesystem ----------------------------------------------------
+
+
+def test_hardlink_takes_size_of_its_target() -> None:
+    index = stack([directory("/bin"), exe("/bin/busybox", "0123456789"), hardlink("/bin/ls", "/bin/busybox")])
+    assert index.files["/bin/ls"] == FileEntry(
+        "/bin/ls", FileType.HARDLINK, 10, 0o644, 0, 0, 0, "/bin/busybox"
+    )
+    assert index.layer_sizes == (10,)
+
+
+def test_whiteout_deletes_a_file_from_a_lower_layer() -> None:
+    index = stack(
+        [directory("/etc"), file("/etc/motd", "hi"), file("/etc/keep", "k")],
+        [whiteout("/etc/motd")],
+    )
+    assert sorted(index.files) == ["/etc", "/etc/keep"]
+    assert index.shadowed == (ShadowedEntry(entry("/etc/motd", FileType.FILE, 2, 0), 1, Removal.DELETED),)
+    assert index.layer_sizes == (3, 0)
+
+
+def test_whiteout_deletes_a_whole_subtree() -> None:
+    index = stack(
+        [
+            directory("/opt"),
+            directory("/opt/app"),
+            file("/opt/app/a", "1"),
+            directory("/opt/app/sub"),
+            file("/opt/app/sub/b", "22"),
+            symlink("/opt/app/sub/l", "b"),
+            file("/opt/other", "o"),
+        ],
+        [file("/unrelated", "u")],
+        [whiteout("/opt/app")],
+    )
+    assert sorted(index.files) == ["/opt", "/opt/other", "/unrelated"]
+    assert sorted(index.shadowed, key=lambda s: s.entry.path) == [
+        ShadowedEntry(entry("/opt/app/a", FileType.FILE, 1, 0), 2, Removal.DELETED),
+        ShadowedEntry(entry("/opt/app/sub/b", FileType.FILE, 2, 0), 2, Removal.DELETED),
+        ShadowedEntry(entry("/opt/app/sub/l", FileType.SYMLINK, 0, 0, 0o777, "b"), 2, Removal.DELETED),
+    ]
+
+
+def test_whiteout_of_implicit_directory() -> None:
+    # No directory entries at all: the subtree is still known through its files.
+    index = stack([file("/x/y/z", "1"), file("/x/w", "2")], [whiteout("/x/y")])
+    assert sorted(index.files) == ["/x/w"]
+    assert [s.entry.path for s in index.shadowed] == ["/x/y/z"]
+
+
+@pytest.mark.parametrize(
+    "upper",
+    [
+        pytest.param(
+            [directory("/var/cache"), opaque("/var/cache"), file("/var/cache/new", "n")],
+            id="marker-first",
+        ),
+        pytest.param(
+            [directory("/var/cache"), file("/var/cache/new", "n"), opaque("/var/cache")],
+            id="marker-last",
+        ),
+    ],
+)
+def test_opaque_directory_hides_lower_children_keeps_its_own(upper: list[F]) -> None:
+    index = stack(
+        [
+            directory("/var"),
+            directory("/var/cache"),
+            file("/var/cache/old", "o"),
+            directory("/var/cache/sub"),
+            file("/var/cache/sub/deep", "dd"),
+            file("/var/keep", "k"),
+        ],
+        upper,
+    )
+    assert sorted(index.files) == ["/var", "/var/cache", "/var/cache/new", "/var/keep"]
+    assert index.files["/var/cache/new"].layer == 1
+    assert sorted(index.shadowed, key=lambda s: s.entry.path) == [
+        ShadowedEntry(entry("/var/cache/old", FileType.FILE, 1, 0), 1, Removal.DELETED),
+        ShadowedEntry(entry("/var/cache/sub/deep", FileType.FILE, 2, 0), 1, Removal.DELETED),
+    ]
+
+
+def test_file_overwritten_in_a_later_layer() -> None:
+    index = stack([file("/f", "a")], [file("/g", "g")], [file("/f", "bbb", 0o600)])
+    assert index.files["/f"] == FileEntry("/f", FileType.FILE, 3, 0o600, 0, 0, 2, "")
+    assert index.shadowed == (ShadowedEntry(entry("/f", FileType.FILE, 1, 0), 2, Removal.OVERWRITTEN),)
+
+
+def test_file_replacing_a_directory() -> None:
+    index = stack(
+        [directory("/x"), file("/x/a", "1"), directory("/x/d"), file("/x/d/b", "22")],
+        [file("/x", "now a file")],
+    )
+    assert index.files == {"/x": entry("/x", FileType.FILE, 10, 1)}
+    assert sorted(index.shadowed, key=lambda s: s.entry.path) == [
+        ShadowedEntry(entry("/x/a", FileType.FILE, 1, 0), 1, Removal.OVERWRITTEN),
+        ShadowedEntry(entry("/x/d/b", FileType.FILE, 2, 0), 1, Removal.OVERWRITTEN),
+    ]
+
+
+def test_directory_replacing_a_file_and_symlink_replacing_a_file() -> None:
+    index = stack(
+        [file("/x", "1"), file("/y", "22")],
+        [directory("/x"), file("/x/c", "c"), symlink("/y", "x")],
+    )
+    assert sorted(index.files) == ["/x", "/x/c", "/y"]
+    assert index.files["/y"].type is FileType.SYMLINK
+    assert index.shadowed == (
+        ShadowedEntry(entry("/x", FileType.FILE, 1, 0), 1, Removal.OVERWRITTEN),
+        ShadowedEntry(entry("/y", FileType.FILE, 2, 0), 1, Removal.OVERWRITTEN),
+    )
+
+
+def test_redeclared_parent_directories_are_not_shadowed() -> None:
+    index = stack(
+        [directory("/etc"), directory("/etc/ssl"), file("/etc/ssl/a", "a")],
+        [directory("/etc", 0o700), directory("/etc/ssl"), file("/etc/ssl/b", "b")],
+    )
+    assert index.shadowed == ()
+    assert sorted(index.files) == ["/etc", "/etc/ssl", "/etc/ssl/a", "/etc/ssl/b"]
+    assert index.files["/etc"] == FileEntry("/etc", FileType.DIR, 0, 0o700, 0, 0, 1, "")
+    assert index.files["/etc/ssl/a"].layer == 0
+
+
+def test_deleted_then_recreated() -> None:
+    index = stack([file("/a", "1")], [whiteout("/a")], [file("/a", "333")])
+    assert index.files["/a"] == entry("/a", FileType.FILE, 3, 2)
+    assert index.shadowed == (ShadowedEntry(entry("/a", FileType.FILE, 1, 0), 1, Removal.DELETED),)
+
+
+def test_whiteout_of_missing_path_is_harmless() -> None:
+    index = stack([file("/a", "1")], [whiteout("/never"), opaque("/nodir")])
+    assert sorted(index.files) == ["/a"]
+    assert index.shadowed == ()
+
+
+def test_contents_survive_deletion_in_a_later_layer() -> None:
+    wanted = ContentWanted(paths=frozenset({"/.env"}), patterns=("/etc/*",))
+    index = stack(
+        [directory("/etc"), file("/etc/hostname", "base")],
+        [file("/.env", "SECRET=hunter2")],
+        [whiteout("/.env"), file("/etc/hostname", "upper")],
+        wanted=wanted,
+    )
+    assert index.contents == {
+        (0, "/etc/hostname"): b"base",
+        (1, "/.env"): b"SECRET=hunter2",
+        (2, "/etc/hostname"): b"upper",
+    }
+    assert "/.env" not in index.files
+    assert index.content("/.env") is None
+    assert index.content("/etc/hostname") == b"upper"
+    assert {(s.entry.path, s.entry.layer, s.by_layer, s.how) for s in index.shadowed} == {
+        ("/.env", 1, 2, Removal.DELETED),
+        ("/etc/hostname", 0, 2, Removal.OVERWRITTEN),
+    }
+
+
+def test_layer_sizes_per_layer() -> None:
+    index = stack(
+        [file("/a", "1234"), symlink("/l", "a")],
+        [],
+        [file("/b", "12"), hardlink("/c", "/b")],
+    )
+    assert index.layer_sizes == (5, 0, 2)
+    assert index.files["/c"].size == 2
+
+
+# --- bad input: always BadArchive, one line -------------------------------------------------
+
+BIG = layer_tar([file("/a", bytes(range(256)) * 40), file("/b", "tail")])
+GZ = compress(BIG, "gzip")
+ZS = compress(BIG, "zstd")
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+def _patch_header(data: bytes, start: int, value: bytes) -> bytes:
+    """Overwrite a field of the first header and fix its checksum, so only the field is bad."""
+    header = bytearray(data[:512])
+    header[start : start + len(value)] = value
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    return bytes(header) + data[512:]
+
+
+def _pax_tar(headers: dict[str, str]) -> bytes:
+    ti = info("f", size=1)
+    ti.pax_headers = headers
+    return raw_tar([(ti, b"x")])
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        pytest.param(GZ[: len(GZ) // 2], "gzip", id="truncated-gzip"),
+        pytest.param(GZ[:-4], "gzip", id="gzip-without-size-trailer"),
+        pytest.param(GZ[:10], "gzip", id="gzip-header-only"),
+        pytest.param(_flip(GZ, len(GZ) // 2), "", id="corrupt-gzip"),
+        pytest.param(GZ[:-8] + b"\0\0\0\0" + GZ[-4:], "gzip", id="gzip-bad-crc"),
+        pytest.param(GZ + b"junk", "gzip", id="gzip-trailing-garbage"),
+        pytest.param(ZS[: len(ZS) // 2], "zstd", id="truncated-zstd"),
+        pytest.param(ZS[:-1], "zstd", id="zstd-missing-last-byte"),
+        pytest.param(ZS[:5], "zstd", id="zstd-magic-only"),
+        pytest.param(ZS[:4] + b"\xff" * 40, "zstd", id="corrupt-zstd"),
+        pytest.param(ZS + b"garbage!", "zstd", id="zstd-trailing-garbage"),
+        pytest.param(BIG[: 512 + 5000], "truncated inside /a", id="tar-truncated-mid-data"),
+        pytest.param(BIG[:300], "truncated inside a header", id="tar-truncated-mid-header"),
+        pytest.param(
+            BIG[: BIG.index(b"tail") + 512 + 100],
+            "truncated inside a header",
+            id="tar-cut-in-end-marker",
+        ),
+        pytest.param(BIG[: BIG.index(b"tail") + 512], "end-of-archive", id="tar-without-end-marker"),
+        pytest.param(bytes([0x42]) + random.Random(7).randbytes(4095), "checksum", id="random-bytes"),
+        pytest.param(_flip(BIG, 0), "checksum", id="flipped-name-byte"),
+        pytest.param(_patch_header(BIG, 124, b"99999999999\0"), "bad size", id="non-octal-size"),
+        pytest.param(_patch_header(BIG, 100, b"0x644\0"), "bad mode", id="non-octal-mode"),
+        pytest.param(_patch_header(BIG, 124, b"\xff" * 12), "negative size", id="negative-base256-size"),
+        pytest.param(_pax_tar({"size": "lots"}), "pax size", id="bad-pax-size"),
+        pytest.param(_pax_tar({"uid": "-x"}), "pax uid", id="bad-pax-uid"),
+        pytest.param(_pax_tar({"comment": "c" * 600})[:900], "extended header", id="truncated-pax"),
+    ],
+)
+def test_bad_layers_raise_bad_archive(data: bytes, fragment: str) -> None:
+    message = bad(data)
+    assert fragment in message
+
+
+def test_wanted_file_truncated() -> None:
+    message = bad(BIG[: 512 + 5000], ContentWanted(paths=frozenset({"/a"})))
+    assert "/a" in message
+
+
+def test_zstd_truncated_anywhere_is_detected() -> None:
+    stored = zstandard.ZstdCompressor(write_checksum=True).compress(LAYER)
+    for cut in range(1, len(stored)):
+        bad(stored[:cut])
+
+
+# --- verify ---------------------------------------------------------------------------------
+
+
+def test_verify_matching_hashes() -> None:
+    stored = compress(LAYER, "gzip")
+    result = scan_blob(io.BytesIO(stored))
+    verify(result, digest=sha256(stored), diff_id=sha256(LAYER), name="l")
+    verify(result, digest=None, diff_id=None, name="l")
+    verify(result, digest="sha512:" + "0" * 128, diff_id="", name="l")  # not checked
+
+
+@pytest.mark.parametrize(
+    ("digest", "diff_id", "fragment"),
+    [
+        pytest.param("sha256:" + "0" * 64, None, "manifest says sha256:000", id="wrong-digest"),
+        pytest.param(None, "sha256:" + "1" * 64, "config says sha256:111", id="wrong-diff-id"),
+        pytest.param(None, sha256(b"compressed?"), "uncompressed layer hashes to", id="diff-id-of-other"),
+    ],
+)
+def test_verify_mismatch(digest: str | None, diff_id: str | None, fragment: str) -> None:
+    result = scan_blob(io.BytesIO(compress(LAYER, "gzip")))
+    with pytest.raises(DigestMismatch) as caught:
+        verify(result, digest=digest, diff_id=diff_id, name="layer 3")
+    assert str(caught.value).startswith("layer 3: ")
+    assert fragment in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_diff_id_of_compressed_layer_is_the_uncompressed_hash() -> None:
+    stored = compress(LAYER, "zstd")
+    result = scan_blob(io.BytesIO(stored))
+    with pytest.raises(DigestMismatch):
+        verify(result, digest=None, diff_id=sha256(stored), name="l")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,18 @@ from gatekeeper import __version__
 from gatekeeper.facts import Target
 from gatekeeper.findings import Finding, fingerprint
 from gatekeeper.policy.model import Policy
-from gatekeeper.report import ChecklistItem, PolicyInfo, Report, RuleResult, Status, Subject
+from gatekeeper.facts.image import FileType
+from gatekeeper.facts.mapping import short_command
+from gatekeeper.report import (
+    ChecklistItem,
+    FileSummary,
+    LayerSummary,
+    PolicyInfo,
+    Report,
+    RuleResult,
+    Status,
+    Subject,
+)
 from gatekeeper.rule import Checklist, Evidence, NotApplicable, Rule, Violation
 
 
@@ -32,7 +44,49 @@ def evaluate(
         checklist=checklist(results),
         started_at=started_at,
         inputs=tuple((i.kind, i.path, i.how) for i in target.inputs),
+        layers=_layers(target),
+        largest_files=_largest_files(target),
+        wasted_files=_wasted_files(target),
     )
+
+
+TOP_FILES = 20
+
+
+def _layers(target: Target) -> tuple[LayerSummary, ...]:
+    if target.image is None:
+        return ()
+    summaries = []
+    for layer in target.image.layers:
+        instruction = target.layer_instructions.get(layer.index)
+        summaries.append(
+            LayerSummary(
+                index=layer.index,
+                size=layer.size,
+                compressed_size=layer.compressed_size,
+                created_by=short_command(layer.created_by),
+                line=instruction.line if instruction is not None else None,
+            )
+        )
+    return tuple(summaries)
+
+
+def _largest_files(target: Target) -> tuple[FileSummary, ...]:
+    files = target.image.files if target.image is not None else None
+    if files is None:
+        return ()
+    regular = (e for e in files.files.values() if e.type is FileType.FILE)
+    top = heapq.nlargest(TOP_FILES, regular, key=lambda e: (e.size, e.path))
+    return tuple(FileSummary(e.path, e.size, e.layer) for e in top)
+
+
+def _wasted_files(target: Target) -> tuple[FileSummary, ...]:
+    files = target.image.files if target.image is not None else None
+    if files is None:
+        return ()
+    hidden = (s for s in files.shadowed if s.entry.type is FileType.FILE and s.entry.size)
+    top = heapq.nlargest(TOP_FILES, hidden, key=lambda s: (s.entry.size, s.entry.path))
+    return tuple(FileSummary(s.entry.path, s.entry.size, s.entry.layer, s.by_layer) for s in top)
 
 
 def _run(rule: Rule[Any], target: Target, policy: Policy, subject_key: str) -> RuleResult:

@@ -53,6 +53,28 @@ class Subject:
 
 
 @dataclass(frozen=True)
+class LayerSummary:
+    """One image layer, for pictures of where the bytes are."""
+
+    index: int
+    size: int | None
+    compressed_size: int | None
+    created_by: str
+    """The history command, shortened (`RUN apt-get install ...`)."""
+    line: int | None = None
+    """The Dockerfile line that made it, when known."""
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    path: str
+    size: int
+    layer: int
+    removed_in: int | None = None
+    """For wasted files: the layer that deleted or overwrote this version."""
+
+
+@dataclass(frozen=True)
 class PolicyInfo:
     name: str
     fail_on: Severity
@@ -71,6 +93,14 @@ class Report:
     started_at: datetime
     inputs: tuple[tuple[str, str, str], ...] = ()
     """(kind, path, how) of every repository file the run used."""
+    layers: tuple[LayerSummary, ...] = ()
+    largest_files: tuple[FileSummary, ...] = ()
+    wasted_files: tuple[FileSummary, ...] = ()
+    """Versions hidden by a later layer that still ship in their own layer, largest first."""
+
+    @property
+    def dockerfile(self) -> str | None:
+        return next((path for kind, path, _ in self.inputs if kind == "dockerfile"), None)
     duration_s: float = 0.0
 
     @property

@@ -69,3 +69,20 @@ def layer_instructions(
         for h, entry in enumerate(history)
         if entry.layer_index is not None and h in matched
     }
+
+
+def short_command(created_by: str) -> str:
+    """`/bin/sh -c #(nop)  CMD ["x"]` -> `CMD ["x"]`; `|1 A=b /bin/sh -c make` -> `RUN make`."""
+    text = " ".join(created_by.split())
+    if text.startswith("|"):
+        parts = text.split(" ")
+        count = int(parts[0][1:]) if parts[0][1:].isdigit() else 0
+        text = " ".join(parts[1 + count :])
+    text = text.removesuffix(" # buildkit")
+    if text.startswith("/bin/sh -c #(nop) "):
+        return text[len("/bin/sh -c #(nop) ") :].strip()
+    if text.startswith("/bin/sh -c "):
+        return "RUN " + text[len("/bin/sh -c ") :]
+    if text.startswith("RUN /bin/sh -c "):
+        return "RUN " + text[len("RUN /bin/sh -c ") :]
+    return text

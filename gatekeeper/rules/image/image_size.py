@@ -29,6 +29,7 @@ from typing import Literal
 
 from gatekeeper.facts import Target
 from gatekeeper.facts.image import ImageFacts, Layer
+from gatekeeper.facts.mapping import short_command
 from gatekeeper.facts.needs import Need, Request
 from gatekeeper.findings import Severity, image_location
 from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Size, Violation
@@ -54,8 +55,7 @@ def _largest(image: ImageFacts, options: Options) -> str:
         size = _layer_size(layer, options.measure)
         if size == 0:
             break
-        command = " ".join(layer.created_by.split()) or "(unknown instruction)"
-        command = command.removeprefix("/bin/sh -c ").removeprefix("#(nop) ").strip()
+        command = short_command(layer.created_by) or "(unknown instruction)"
         if len(command) > 70:
             command = command[:67] + "..."
         parts.append(f"layer {layer.index} {format_size(size)} `{command}`")

@@ -114,12 +114,8 @@ def gather(options: InputOptions) -> Inputs:
         for path in _yaml_files(root):
             shown = found("kubernetes", path, bool(options.k8s))
             workloads.extend(kubernetes.parse(read_text(path, "Kubernetes manifest"), shown))
-    if options.service and not any(
-        w.name == f"compose service {options.service}" for w in workloads
-    ):
-        names = ", ".join(
-            w.name.removeprefix("compose service ") for w in workloads if w.kind == "compose"
-        )
+    if options.service and not any(w.name == f"compose service {options.service}" for w in workloads):
+        names = ", ".join(w.name.removeprefix("compose service ") for w in workloads if w.kind == "compose")
         raise UsageError(
             f"--service {options.service}: no such compose service (services: {names or 'none'})"
         )

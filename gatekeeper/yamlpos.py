@@ -21,9 +21,7 @@ class Located:
         return where[0] if where else None
 
 
-def locate(
-    node: yaml.Node | None, path: Sequence[Any], at_key: bool = False
-) -> tuple[int, int] | None:
+def locate(node: yaml.Node | None, path: Sequence[Any], at_key: bool = False) -> tuple[int, int] | None:
     """Line and column (1-based) of the value (or its key) at a path; the nearest parent if absent."""
     if node is None:
         return None
@@ -36,11 +34,7 @@ def locate(
                     found = value_node
                     best = key_node if at_key else value_node
                     break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             found = node.value[part]
             best = found
         if found is None:

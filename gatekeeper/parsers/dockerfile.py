@@ -142,12 +142,8 @@ def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
         keyword, _, rest = logical.text.partition(" ")
         keyword = keyword.upper()
         if not re.fullmatch(r"[A-Z]+", keyword):
-            raise InputError(
-                f"{path}:{logical.line}: not a Dockerfile instruction: {keyword[:40]!r}"
-            )
-        flags, args = (
-            _split_flags(rest.strip()) if keyword in _FLAG_KEYWORDS else ((), rest.strip())
-        )
+            raise InputError(f"{path}:{logical.line}: not a Dockerfile instruction: {keyword[:40]!r}")
+        flags, args = _split_flags(rest.strip()) if keyword in _FLAG_KEYWORDS else ((), rest.strip())
         instruction = Instruction(
             keyword=keyword,
             args=args,

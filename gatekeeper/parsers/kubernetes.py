@@ -56,9 +56,7 @@ def _probe(kind: str, value: Any, where: Location) -> Probe | None:
             if handler == "exec" and isinstance(spec, dict):
                 command = tuple(str(c) for c in spec.get("command") or ())
             elif isinstance(spec, dict):
-                command = tuple(
-                    f"{k}={v}" for k, v in sorted(spec.items()) if k in ("path", "port")
-                )
+                command = tuple(f"{k}={v}" for k, v in sorted(spec.items()) if k in ("path", "port"))
             return Probe(kind, handler, command, where)
     return None
 
@@ -69,16 +67,12 @@ def _container(
     container: dict[str, Any] = _get_at(doc.data, base)
     cname = str(container.get("name") or "?")
     pod_ctx = pod.get("securityContext") if isinstance(pod.get("securityContext"), dict) else {}
-    ctx = (
-        container.get("securityContext")
-        if isinstance(container.get("securityContext"), dict)
-        else {}
-    )
+    ctx = container.get("securityContext") if isinstance(container.get("securityContext"), dict) else {}
     user_path: list[Any] | None = None
     run_as_user = None
     for source, prefix in (
         (ctx, [*base, "securityContext"]),
-        (pod_ctx, base[:-2] + ["securityContext"]),
+        (pod_ctx, [*base[:-2], "securityContext"]),
     ):
         if isinstance(source, dict) and source.get("runAsUser") is not None:
             run_as_user, user_path = source["runAsUser"], [*prefix, "runAsUser"]
@@ -92,9 +86,7 @@ def _container(
     cpu, memory = _quantity(limits.get("cpu")), _quantity(limits.get("memory"))
     probes = []
     for key, pkind in PROBES:
-        where = Location(
-            file, doc.line([*base, key], at_key=True), ".".join(map(str, [*base, key]))
-        )
+        where = Location(file, doc.line([*base, key], at_key=True), ".".join(map(str, [*base, key])))
         probe = _probe(pkind, container.get(key), where)
         if probe is not None:
             probes.append(probe)
@@ -116,9 +108,7 @@ def _container(
         limits=Limits(
             cpu,
             memory,
-            Location(file, doc.line([*lpath, "cpu"]), ".".join(map(str, [*lpath, "cpu"])))
-            if cpu
-            else None,
+            Location(file, doc.line([*lpath, "cpu"]), ".".join(map(str, [*lpath, "cpu"]))) if cpu else None,
             Location(file, doc.line([*lpath, "memory"]), ".".join(map(str, [*lpath, "memory"])))
             if memory
             else None,
@@ -141,11 +131,7 @@ def _objects(doc: Located) -> list[tuple[Located, list[Any], dict[str, Any]]]:
     if not isinstance(data, dict):
         return []
     if data.get("kind") == "List" and isinstance(data.get("items"), list):
-        return [
-            (doc, ["items", i], item)
-            for i, item in enumerate(data["items"])
-            if isinstance(item, dict)
-        ]
+        return [(doc, ["items", i], item) for i, item in enumerate(data["items"]) if isinstance(item, dict)]
     return [(doc, [], data)]
 
 

@@ -21,6 +21,13 @@ class Reporter:
 
 
 def all_reporters() -> dict[str, Reporter]:
-    from gatekeeper.reporters import console, json
+    """Every module in this package with a `REPORTER`, by name. No registry, no side effects."""
+    import importlib
+    import pkgutil
 
-    return {r.name: r for r in (console.REPORTER, json.REPORTER)}
+    found: dict[str, Reporter] = {}
+    for info in pkgutil.iter_modules(__path__, prefix=__name__ + "."):
+        reporter = getattr(importlib.import_module(info.name), "REPORTER", None)
+        if isinstance(reporter, Reporter):
+            found[reporter.name] = reporter
+    return dict(sorted(found.items()))

@@ -22,12 +22,20 @@ from gatekeeper.findings import Severity
 from gatekeeper.inputs import InputOptions
 from gatekeeper.policy.loader import builtin_names, load_policy, schema
 from gatekeeper.report import Report
-from gatekeeper.reporters import RenderOptions, all_reporters
+from gatekeeper.reporters import RenderOptions, Reporter, all_reporters
 from gatekeeper.rules import all_rules, find_rule
 from gatekeeper.sources import SourceOptions
 
 log = logging.getLogger("gatekeeper")
 REPO_POLICY = ".gatekeeper.yaml"
+FILE_REPORTS = {
+    "json": "the JSON report",
+    "junit": "JUnit XML",
+    "sarif": "SARIF 2.1.0 (GitHub code scanning)",
+    "gitlab": "GitLab Code Quality JSON",
+    "markdown": "a Markdown summary",
+    "html": "a self-contained HTML report",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,7 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--format", default="console", choices=sorted(all_reporters()), help="stdout format")
     check.add_argument("-o", "--output", help="write the --format report to this file instead of stdout")
-    check.add_argument("--json", metavar="FILE", help="also write the JSON report to FILE")
+    reports = check.add_argument_group("report files (any number, written atomically after the run)")
+    for name, what in FILE_REPORTS.items():
+        reports.add_argument(f"--{name}", metavar="FILE", help=f"write {what} to FILE")
+    check.add_argument(
+        "--github",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="GitHub annotations, job summary and step outputs (auto: when GITHUB_ACTIONS=true)",
+    )
     check.add_argument("--fail-on", type=_severity, help="override the policy's fail_on threshold")
     check.add_argument("--warn-only", action="store_true", help="report, but exit 0 when the gate fails")
     check.add_argument(
@@ -163,16 +179,47 @@ def _cmd_check(args: argparse.Namespace) -> int:
     stdout_is_file = args.output is not None
     color = not stdout_is_file and _use_color(args.color, sys.stdout)
     main_text = reporters[args.format].render(report, RenderOptions(color=color))
-    outputs: list[tuple[str, str]] = []
-    if args.json:
-        outputs.append((args.json, reporters["json"].render(report, RenderOptions())))
+    outputs = [
+        (getattr(args, name), reporters[name].render(report, RenderOptions()))
+        for name in FILE_REPORTS
+        if getattr(args, name) and name in reporters
+    ]
     if stdout_is_file:
         outputs.append((args.output, main_text))
     for path, text in outputs:
         write_atomic(path, text)
+    github = args.github == "on" or (args.github == "auto" and os.environ.get("GITHUB_ACTIONS") == "true")
     if not stdout_is_file:
         sys.stdout.write(main_text)
+    if github:
+        sys.stdout.write(reporters["github"].render(report, RenderOptions()))
+        _github_files(report, args, reporters)
     return _exit_code(report, args.warn_only)
+
+
+def _append(path: str, text: str, what: str) -> None:
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the {what}: {exc.strerror or exc}") from exc
+
+
+def _github_files(report: Report, args: argparse.Namespace, reporters: dict[str, Reporter]) -> None:
+    """Job summary ($GITHUB_STEP_SUMMARY) and step outputs ($GITHUB_OUTPUT)."""
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary and "markdown" in reporters:
+        _append(summary, reporters["markdown"].render(report, RenderOptions()), "job summary")
+    output = os.environ.get("GITHUB_OUTPUT")
+    if output:
+        values = {
+            "result": "passed" if report.passed else "failed",
+            "findings": str(len(report.findings)),
+            "blocking": str(len(report.blocking)),
+            "sarif-file": args.sarif or "",
+            "junit-file": args.junit or "",
+        }
+        _append(output, "".join(f"{k}={v}\n" for k, v in values.items()), "step outputs")
 
 
 def _exit_code(report: Report, warn_only: bool) -> int:

@@ -125,7 +125,9 @@ def test_unwritable_output_exit_3(good: str, tmp_path: Path) -> None:
     assert run("check", good, "--json", str(blocker / "sub" / "x.json")) == ExitCode.INPUT
 
 
-def test_crashing_rule_exit_4(good: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_crashing_rule_exit_4(
+    good: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import dataclasses
 
     from gatekeeper import api
@@ -134,9 +136,7 @@ def test_crashing_rule_exit_4(good: str, monkeypatch: pytest.MonkeyPatch, capsys
     def boom(*_: object) -> Any:
         raise RuntimeError("kaput")
 
-    rules = tuple(
-        dataclasses.replace(r, check=boom) if r.name == "runs-as-root" else r for r in all_rules()
-    )
+    rules = tuple(dataclasses.replace(r, check=boom) if r.name == "runs-as-root" else r for r in all_rules())
     monkeypatch.setattr(api, "all_rules", lambda: rules)
     assert run("check", good) == ExitCode.INTERNAL
     captured = capsys.readouterr()
@@ -144,7 +144,9 @@ def test_crashing_rule_exit_4(good: str, monkeypatch: pytest.MonkeyPatch, capsys
     assert "rule runs-as-root crashed: RuntimeError: kaput" in captured.err
 
 
-def test_unexpected_exception_exit_4(good: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unexpected_exception_exit_4(
+    good: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def boom(*_: object, **__: object) -> Any:
         raise ZeroDivisionError("bug")
 
@@ -199,3 +201,29 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         run("--version")
     assert info.value.code == 0
     assert capsys.readouterr().out.startswith("gatekeeper ")
+
+
+def test_many_reports_in_one_run(root: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    args = ["check", root, "--json", str(out / "gk.json"), "--junit", str(out / "junit.xml")]
+    assert run(*args) == ExitCode.GATE_FAILED
+    assert json.loads((out / "gk.json").read_text())["verdict"]["ready"] is False
+    assert (out / "junit.xml").read_text().startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    assert "NOT READY" in capsys.readouterr().out
+
+
+def test_github_mode(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert run("check", root, "--sarif", str(tmp_path / "gk.sarif")) == ExitCode.GATE_FAILED
+    out = capsys.readouterr().out
+    assert "::error title=GK-IMG-001 runs-as-root::" in out
+    lines = outputs.read_text().splitlines()
+    assert "result=failed" in lines and "blocking=1" in lines
+    assert f"sarif-file={tmp_path / 'gk.sarif'}" in lines
+    assert run("check", root, "--github", "off") == ExitCode.GATE_FAILED
+    assert "::error" not in capsys.readouterr().out

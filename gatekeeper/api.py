@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,9 +16,11 @@ from gatekeeper.facts.mapping import layer_instructions, match_history
 from gatekeeper.facts.needs import NOTHING, Need, Request
 from gatekeeper.facts.scan import ScanReport
 from gatekeeper.findings import Severity
-from gatekeeper.inputs import InputOptions, Inputs, gather, image_names, select_workloads
+from gatekeeper.inputs import InputOptions, Inputs, gather, image_names, repository, select_workloads
 from gatekeeper.policy.loader import load_policy
-from gatekeeper.policy.model import Policy
+from gatekeeper.policy.model import Policy, Waiver
+from gatekeeper.policy.remote import Fetcher, default_cache_dir
+from gatekeeper.policy.waivers import InlineProblem, parse_inline
 from gatekeeper.report import Report
 from gatekeeper.rule import Rule
 from gatekeeper.rules import all_rules
@@ -29,7 +32,7 @@ def request_for(policy: Policy, rules: Sequence[Rule[Any]]) -> Request:
     """The union of what the enabled rules need: config only unless one needs more."""
     need, wanted = Need.CONFIG, NOTHING
     for rule in rules:
-        setting = policy.setting(rule.id)
+        setting = policy.setting(rule.id, rule.default_enabled)
         if not setting.enabled:
             continue
         req = rule.needs(rule.build_options(setting.options))
@@ -47,6 +50,15 @@ def subject_key(ref: ImageRef | None) -> str:
     return head if sep and "/" not in tail else name
 
 
+def reference_names(ref: ImageRef | None, repo_tags: Sequence[str] = ()) -> tuple[str, ...]:
+    """What waiver `images` and profile `match` globs are tried against."""
+    if ref is None:
+        return ()
+    names = [str(ref), ref.display_name, *repo_tags]
+    names += [repository(n) for n in names]
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
 def build_target(
     image: ImageFacts | None,
     ref: ImageRef | None,
@@ -55,24 +67,36 @@ def build_target(
     now: datetime | None = None,
     scans: tuple[ScanReport, ...] = (),
     scan_notes: tuple[str, ...] = (),
+    policy: Policy | None = None,
+    rules: Sequence[Rule[Any]] = (),
 ) -> Target:
-    """Join the image and the repository files: workloads of this image, history -> lines."""
+    """Join the image, the repository files and the policy's waivers into what rules read."""
     matched: dict[int, Any] = {}
     if image is not None and inputs.dockerfile is not None:
         matched = match_history(inputs.dockerfile, image.history)
-    names = image_names(ref.display_name if ref else "", image.repo_tags if image else ())
+    tags = image.repo_tags if image else ()
+    waivers: tuple[Waiver, ...] = policy.waivers if policy is not None else ()
+    problems: tuple[InlineProblem, ...] = ()
+    if policy is not None and inputs.dockerfile is not None:
+        inline, problems = parse_inline(inputs.dockerfile, rules, policy)
+        waivers += inline
     return Target(
         image=image,
         dockerfile=inputs.dockerfile,
         context=inputs.context,
         workloads=inputs.workloads,
-        image_workloads=select_workloads(inputs.workloads, names, inputs.service),
+        image_workloads=select_workloads(
+            inputs.workloads, image_names(ref.display_name if ref else "", tags), inputs.service
+        ),
         scans=inputs.scans + scans,
         inputs=inputs.files,
         scan_notes=scan_notes,
         now=now,
         history_instructions=matched,
         layer_instructions=layer_instructions(image.history, matched) if image else {},
+        image_names=reference_names(ref, tags),
+        waivers=waivers,
+        inline_problems=tuple((p.line, p.message, p.detail) for p in problems),
     )
 
 
@@ -90,6 +114,11 @@ def _run_scanner(
     return ((report,), ()) if report is not None else ((), (note,))
 
 
+def policy_fetcher(environ: Mapping[str, str], cache_dir: str | None = None) -> Fetcher:
+    """How remote policies are fetched and cached (default ~/.cache/gatekeeper/policies)."""
+    return Fetcher(Path(cache_dir) if cache_dir else default_cache_dir(environ), environ)
+
+
 def check(
     image: str | None,
     *,
@@ -97,25 +126,29 @@ def check(
     fail_on: Severity | None = None,
     options: SourceOptions | None = None,
     inputs: InputOptions | None = None,
+    profile: str | None = None,
+    policy_cache: str | None = None,
 ) -> Report:
     """Judge one image (and the files around it) against the policies (default: builtin:default)."""
     started = datetime.now(UTC)
     clock = time.monotonic()
+    options = options or SourceOptions()
     rules = all_rules()
-    policy = load_policy(policies, rules)
+    ref = parse_reference(image) if image else None
+    policy = load_policy(
+        policies,
+        rules,
+        image_names=reference_names(ref),
+        profile=profile,
+        fetcher=policy_fetcher(options.environ, policy_cache),
+    )
     if fail_on is not None:
         policy = dataclasses.replace(policy, fail_on=fail_on)
     gathered = gather(inputs or InputOptions(discover=False))
-    ref = parse_reference(image) if image else None
-    facts = (
-        open_image(ref, request_for(policy, rules), options or SourceOptions()) if ref is not None else None
+    facts = open_image(ref, request_for(policy, rules), options) if ref is not None else None
+    scans, notes = _run_scanner(policy, rules, ref, gathered, options)
+    target = build_target(
+        facts, ref, gathered, now=started, scans=scans, scan_notes=notes, policy=policy, rules=rules
     )
-    scans, notes = _run_scanner(policy, rules, ref, gathered, options or SourceOptions())
-    report = evaluate(
-        build_target(facts, ref, gathered, now=started, scans=scans, scan_notes=notes),
-        policy,
-        rules,
-        subject_key=subject_key(ref),
-        started_at=started,
-    )
+    report = evaluate(target, policy, rules, subject_key=subject_key(ref), started_at=started)
     return dataclasses.replace(report, duration_s=time.monotonic() - clock)

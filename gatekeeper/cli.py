@@ -20,11 +20,12 @@ from gatekeeper.errors import ExitCode, GatekeeperError, OutputError, UsageError
 from gatekeeper.facts.image import Platform
 from gatekeeper.findings import Severity
 from gatekeeper.inputs import InputOptions
+from gatekeeper.policy import show
 from gatekeeper.policy.loader import builtin_names, load_policy, schema
 from gatekeeper.report import Report
 from gatekeeper.reporters import RenderOptions, Reporter, all_reporters
 from gatekeeper.rules import all_rules, find_rule
-from gatekeeper.sources import SourceOptions
+from gatekeeper.sources import SourceOptions, parse_reference
 
 log = logging.getLogger("gatekeeper")
 REPO_POLICY = ".gatekeeper.yaml"
@@ -72,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         help="GitHub annotations, job summary and step outputs (auto: when GITHUB_ACTIONS=true)",
     )
     check.add_argument("--fail-on", type=_severity, help="override the policy's fail_on threshold")
+    check.add_argument(
+        "--profile", help="use this policy profile (default: the first whose match fits the image)"
+    )
+    check.add_argument(
+        "--policy-cache", metavar="DIR", help="cache for remote policies (default ~/.cache/gatekeeper)"
+    )
     check.add_argument("--warn-only", action="store_true", help="report, but exit 0 when the gate fails")
     check.add_argument(
         "--platform",
@@ -111,8 +118,19 @@ def _parser() -> argparse.ArgumentParser:
 
     policy = sub.add_parser("policy", help="policy tools")
     psub = policy.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
-    validate = psub.add_parser("validate", help="validate policy files")
+    validate = psub.add_parser("validate", help="validate policy files (each with everything it extends)")
     validate.add_argument("files", nargs="+")
+    validate.add_argument("--policy-cache", metavar="DIR", help="cache for remote policies")
+    show = psub.add_parser("show", help="print the effective policy")
+    show.add_argument("-p", "--policy", action="append", default=[], help="policy file or builtin:NAME")
+    show.add_argument("--origin", action="store_true", help="say which file and line set each value")
+    show.add_argument("--image", help="pick the profile this image reference matches")
+    show.add_argument("--profile", help="apply this profile")
+    show.add_argument("--policy-cache", metavar="DIR", help="cache for remote policies")
+    init = psub.add_parser("init", help=f"write a commented {REPO_POLICY} extending a built-in policy")
+    init.add_argument("--extends", default="builtin:default", help="the policy to build on")
+    init.add_argument("--output", default=REPO_POLICY, help=f"where to write it (default {REPO_POLICY})")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
     psub.add_parser("schema", help="print the policy JSON Schema")
     return parser
 
@@ -174,7 +192,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
         scan_reports=tuple(args.scan_report),
         discover=not args.no_discover,
     )
-    report = api.check(args.image, policies=policies, fail_on=args.fail_on, options=options, inputs=inputs)
+    report = api.check(
+        args.image,
+        policies=policies,
+        fail_on=args.fail_on,
+        options=options,
+        inputs=inputs,
+        profile=args.profile,
+        policy_cache=args.policy_cache,
+    )
     reporters = all_reporters()
     stdout_is_file = args.output is not None
     color = not stdout_is_file and _use_color(args.color, sys.stdout)
@@ -275,10 +301,33 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     if args.policy_command == "schema":
         sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
         return ExitCode.OK
+    if args.policy_command == "init":
+        return _policy_init(args)
     rules = all_rules()
+    fetcher = api.policy_fetcher(dict(os.environ), args.policy_cache)
+    if args.policy_command == "show":
+        specs = args.policy or ([REPO_POLICY] if Path(REPO_POLICY).is_file() else [])
+        names = api.reference_names(parse_reference(args.image)) if args.image else ()
+        policy = load_policy(specs, rules, image_names=names, profile=args.profile, fetcher=fetcher)
+        sys.stdout.write(show.render(policy, rules, args.origin))
+        return ExitCode.OK
     for path in args.files:
-        load_policy([path], rules)
-        sys.stdout.write(f"{path}: valid\n")
+        policy = load_policy([path], rules, fetcher=fetcher)
+        files = ", ".join(s.origin for s in policy.sources)
+        sys.stdout.write(f"{path}: valid ({len(policy.sources)} file(s): {files})\n")
+    return ExitCode.OK
+
+
+def _policy_init(args: argparse.Namespace) -> int:
+    target = Path(args.output)
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} exists; use --force to overwrite it")
+    text = show.INIT_TEMPLATE.format(base=args.extends)
+    load_policy([args.extends], all_rules())  # the base must exist and be valid
+    write_atomic(str(target), text)
+    sys.stdout.write(
+        f"wrote {target} (extends {args.extends}); check it with `gatekeeper policy show --origin`\n"
+    )
     return ExitCode.OK
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Sequence
 from datetime import datetime
@@ -9,7 +10,9 @@ from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.facts import Target
-from gatekeeper.findings import Finding, fingerprint
+from gatekeeper.findings import Finding, WaiverInfo, fingerprint
+from gatekeeper.policy.model import Waiver
+from gatekeeper.policy.waivers import matches
 from gatekeeper.policy.model import Policy
 from gatekeeper.facts.image import FileType
 from gatekeeper.facts.mapping import short_command
@@ -34,7 +37,13 @@ def evaluate(
     subject_key: str,
     started_at: datetime,
 ) -> Report:
-    results = tuple(_run(rule, target, policy, subject_key) for rule in rules)
+    today = started_at.date()
+    active = [w for w in target.waivers if not w.expired(today)]
+    used: set[int] = set()
+    results = tuple(
+        _apply_waivers(_run(rule, target, policy, subject_key), active, target.image_names, used)
+        for rule in rules
+    )
     return Report(
         tool="gatekeeper",
         version=__version__,
@@ -47,7 +56,38 @@ def evaluate(
         layers=_layers(target),
         largest_files=_largest_files(target),
         wasted_files=_wasted_files(target),
+        unused_waivers=tuple(_waiver_info(w) for i, w in enumerate(active) if i not in used),
+        profile=policy.profile,
     )
+
+
+def _waiver_info(waiver: Waiver) -> WaiverInfo:
+    return WaiverInfo(
+        rule=waiver.rule,
+        reason=waiver.reason,
+        expires=waiver.expires.isoformat(),
+        origin=waiver.origin,
+        owner=waiver.owner,
+        ticket=waiver.ticket,
+    )
+
+
+def _apply_waivers(
+    result: RuleResult, waivers: Sequence[Waiver], names: Sequence[str], used: set[int]
+) -> RuleResult:
+    """Mark findings covered by a waiver; a rule whose findings are all waived is WAIVED."""
+    if not result.findings:
+        return result
+    findings = []
+    for finding in result.findings:
+        index = next((i for i, w in enumerate(waivers) if matches(w, finding, names)), None)
+        if index is None:
+            findings.append(finding)
+            continue
+        used.add(index)
+        findings.append(dataclasses.replace(finding, waiver=_waiver_info(waivers[index])))
+    status = Status.FAILED if any(f.waiver is None for f in findings) else Status.WAIVED
+    return dataclasses.replace(result, status=status, findings=tuple(findings))
 
 
 TOP_FILES = 20
@@ -90,7 +130,7 @@ def _wasted_files(target: Target) -> tuple[FileSummary, ...]:
 
 
 def _run(rule: Rule[Any], target: Target, policy: Policy, subject_key: str) -> RuleResult:
-    setting = policy.setting(rule.id)
+    setting = policy.setting(rule.id, rule.default_enabled)
     severity = setting.severity if setting.severity is not None else rule.severity
     info = rule.info
     if not setting.enabled:
@@ -136,6 +176,8 @@ def checklist(results: Sequence[RuleResult]) -> tuple[ChecklistItem, ...]:
             status = Status.ERROR
         elif Status.FAILED in statuses:
             status = Status.FAILED
+        elif Status.WAIVED in statuses:
+            status = Status.WAIVED
         elif Status.PASSED in statuses:
             status = Status.PASSED
         else:
@@ -147,8 +189,10 @@ def checklist(results: Sequence[RuleResult]) -> tuple[ChecklistItem, ...]:
 
 def _summary(results: Sequence[RuleResult], status: Status) -> str:
     if status is Status.FAILED:
+        return next(f for r in results for f in r.findings if f.waiver is None).message
+    if status is Status.WAIVED:
         first = next(f for r in results for f in r.findings)
-        return first.message
+        return f"waived: {first.message} ({first.waiver.reason if first.waiver else ''})"
     if status is Status.ERROR:
         return next(r.reason for r in results if r.status is Status.ERROR)
     if status is Status.PASSED:

@@ -68,6 +68,19 @@ class RuleInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class WaiverInfo:
+    """The waiver that covers a finding (or that matched nothing), as reports show it."""
+
+    rule: str
+    reason: str
+    expires: str
+    """YYYY-MM-DD."""
+    origin: str
+    owner: str = ""
+    ticket: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule: RuleInfo
     severity: Severity
@@ -75,6 +88,8 @@ class Finding:
     location: Location
     fingerprint: str
     evidence: str = ""
+    waiver: WaiverInfo | None = None
+    """Set when a waiver covers this finding: it is reported, but does not fail the gate."""
 
 
 def fingerprint(rule_id: str, subject: str, location: Location, detail: str) -> str:

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from gatekeeper.findings import Finding, RuleInfo, Severity
+from gatekeeper.findings import Finding, RuleInfo, Severity, WaiverInfo
 
 
 class Status(enum.Enum):
@@ -17,6 +17,8 @@ class Status(enum.Enum):
     FAILED = "failed"
     SKIPPED = "skipped"
     ERROR = "error"
+    WAIVED = "waived"
+    """Every finding of the rule is covered by a waiver."""
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,14 @@ class Report:
     largest_files: tuple[FileSummary, ...] = ()
     wasted_files: tuple[FileSummary, ...] = ()
     """Versions hidden by a later layer that still ship in their own layer, largest first."""
+    unused_waivers: tuple[WaiverInfo, ...] = ()
+    """Waivers that matched no finding (stale exceptions worth deleting)."""
+    profile: str = ""
 
     @property
     def dockerfile(self) -> str | None:
         return next((path for kind, path, _ in self.inputs if kind == "dockerfile"), None)
+
     duration_s: float = 0.0
 
     @property
@@ -108,9 +114,18 @@ class Report:
         return tuple(f for r in self.results for f in r.findings)
 
     @property
+    def active(self) -> tuple[Finding, ...]:
+        """Findings not covered by a waiver."""
+        return tuple(f for f in self.findings if f.waiver is None)
+
+    @property
+    def waived(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.waiver is not None)
+
+    @property
     def blocking(self) -> tuple[Finding, ...]:
-        """Findings at or above the policy's fail_on threshold."""
-        return tuple(f for f in self.findings if f.severity >= self.policy.fail_on)
+        """Unwaived findings at or above the policy's fail_on threshold."""
+        return tuple(f for f in self.active if f.severity >= self.policy.fail_on)
 
     @property
     def errors(self) -> tuple[RuleResult, ...]:

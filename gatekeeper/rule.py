@@ -31,6 +31,7 @@ class Checklist(enum.Enum):
     LIMITS = "Resource limits"
     VULNERABILITIES = "Vulnerability scan"
     HYGIENE = "Dockerfile hygiene"
+    POLICY = "Policy exceptions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,8 @@ class Rule(Generic[O]):
     doc: str
     options: type[O]
     needs: Callable[[O], Request] = lambda _: Request()
+    default_enabled: bool = False
+    """On even when no policy mentions it (the policy's own integrity rules)."""
 
     @property
     def info(self) -> RuleInfo:

@@ -9,9 +9,11 @@ from datetime import datetime
 from gatekeeper.facts.context import BuildContext
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import ImageFacts
+from gatekeeper.facts.mapping import short_command
 from gatekeeper.facts.scan import ScanReport
 from gatekeeper.facts.workload import Workload
 from gatekeeper.findings import Location, image_location
+from gatekeeper.policy.model import Waiver
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,12 @@ class Target:
     """Why no scan report is there (e.g. the configured scanner is not installed)."""
     now: datetime | None = None
     """When the run started (for report ages); rules never read the clock themselves."""
+    image_names: tuple[str, ...] = ()
+    """The names the image goes by (reference, tags), for waivers and profiles."""
+    waivers: tuple[Waiver, ...] = ()
+    """Policy waivers plus the Dockerfile's inline waivers that are allowed."""
+    inline_problems: tuple[tuple[int, str, str], ...] = ()
+    """(line, message, detail) of Dockerfile inline waivers that cannot apply."""
 
     def require_image(self) -> ImageFacts:
         if self.image is None:
@@ -82,6 +90,29 @@ class Target:
             return Location(self.instruction_location(instruction).artifact, instruction.line, pointer)
         return image_location(pointer)
 
+    def layer_command(self, layer: int) -> str:
+        """The instruction that made a layer: the Dockerfile's when mapped, else the history's."""
+        instruction = self.layer_instructions.get(layer)
+        if instruction is not None:
+            return _shorten(f"{instruction.keyword} {instruction.args}")
+        if self.image is None or not 0 <= layer < len(self.image.layers):
+            return ""
+        return _shorten(short_command(self.image.layers[layer].created_by))
+
+    def layer_origin(self, layer: int) -> str:
+        """`own` (made by the Dockerfile), `base` (came with the base image), or `` (unknown)."""
+        if self.dockerfile is None or not (self.layer_instructions or self.history_instructions):
+            return ""  # no Dockerfile, or one that does not match the image's history
+        if not self.layer_instructions:
+            return "base"  # the Dockerfile made no layer (`FROM nginx` + `CMD`)
+        return "own" if layer >= min(self.layer_instructions) else "base"
+
+    def layer_label(self, layer: int) -> str:
+        """`layer 3 (RUN apt-get update)`, `base-image layer 0 (ADD file:... in /)`."""
+        command = self.layer_command(layer)
+        prefix = "base-image layer" if self.layer_origin(layer) == "base" else "layer"
+        return f"{prefix} {layer} ({command})" if command else f"{prefix} {layer}"
+
     def config_location(self, keyword: str, pointer: str) -> Location:
         """The last final-stage instruction of a kind (USER, HEALTHCHECK, ENV...), else the image."""
         if self.dockerfile is not None:
@@ -90,3 +121,11 @@ class Target:
                 if found is not None:
                     return Location(self.dockerfile.path, found.line, pointer)
         return image_location(pointer)
+
+
+LABEL_WIDTH = 60
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 3] + "..."

@@ -1,16 +1,20 @@
 """Read policy files, validate each one on its own, resolve `extends`, merge, check meaning.
 
 Errors name the file, line, column and key: `team.yaml:7:5: rules.image-size.options.max: ...`.
+`extends` is resolved depth-first (cycles are an error that shows the chain); a rule locked by a
+policy cannot be weakened by a policy that extends it; waivers need a reason and an expiry.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import fnmatch
 import hashlib
 import json
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,8 +25,10 @@ import yaml
 from gatekeeper.errors import PolicyError
 from gatekeeper.findings import Severity
 from gatekeeper.policy.merge import merge
-from gatekeeper.policy.model import Policy, PolicySource, RuleSetting
+from gatekeeper.policy.model import Policy, PolicySource, RuleSetting, Waiver
+from gatekeeper.policy.remote import Fetcher, default_cache_dir, is_remote, resolve_relative
 from gatekeeper.rule import OptionError, Rule
+from gatekeeper.yamlpos import locate
 
 BUILTIN = "builtin:"
 DEFAULT_FAIL_ON = Severity.MEDIUM
@@ -56,16 +62,23 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
         if key in seen:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node)
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _dates_to_text(value: Any) -> Any:
+    """YAML reads `2027-03-31` as a date; the schema and the model want the text."""
+    if isinstance(value, dict):
+        return {k: _dates_to_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_to_text(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 @dataclass(frozen=True)
@@ -75,62 +88,25 @@ class _Doc:
     data: dict[str, Any]
     node: yaml.Node | None
     digest: str
+    resolved: str
+
+    def where(self, path: Sequence[Any], at_key: bool = False) -> str:
+        found = locate(self.node, path, at_key)
+        return f"{self.origin}:{found[0]}" if found else self.origin
+
+    def error(self, path: Sequence[Any], message: str, at_key: bool = False) -> PolicyError:
+        found = locate(self.node, path, at_key)
+        prefix = f"{self.origin}:{found[0]}:{found[1]}" if found else self.origin
+        key = ".".join(str(p) for p in path)
+        return PolicyError(f"{prefix}: {key + ': ' if key else ''}{message}")
 
 
-def _locate(node: yaml.Node | None, path: Sequence[Any], at_key: bool = False) -> tuple[int, int] | None:
-    """Line and column (1-based) of the YAML value (or its key) at a JSON path."""
-    if node is None:
-        return None
-    best = node
-    for part in path:
-        found = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if getattr(key_node, "value", None) == str(part):
-                    found = value_node
-                    best = key_node if at_key else value_node
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            found = node.value[part]
-            best = found
-        if found is None:
-            break
-        node = found
-    return best.start_mark.line + 1, best.start_mark.column + 1
-
-
-def _error(doc: _Doc, path: Sequence[Any], message: str, at_key: bool = False) -> PolicyError:
-    where = _locate(doc.node, path, at_key)
-    prefix = f"{doc.origin}:{where[0]}:{where[1]}" if where else doc.origin
-    key = ".".join(str(p) for p in path)
-    return PolicyError(f"{prefix}: {key + ': ' if key else ''}{message}")
-
-
-def _read(spec: str, base: Path | None) -> tuple[str, Path | None, bytes]:
-    if spec.startswith(BUILTIN):
-        name = spec[len(BUILTIN) :]
-        path = builtin_dir() / f"{name}.yaml"
-        if not name or not path.is_file():
-            known = ", ".join(BUILTIN + n for n in builtin_names())
-            raise PolicyError(f"unknown built-in policy {spec!r} (built-in: {known})")
-        return spec, path, path.read_bytes()
-    if "://" in spec or spec.startswith("git+"):
-        raise PolicyError(f"{spec}: remote policies are not supported yet; use a local file")
-    path = Path(spec) if base is None or os.path.isabs(spec) else base / spec
-    try:
-        return str(path), path.resolve(), path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError(f"{path}: policy file not found") from None
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read policy: {exc.strerror or exc}") from None
-
-
-def _parse(origin: str, path: Path | None, raw: bytes) -> _Doc:
+def _parse(origin: str, path: Path | None, raw: bytes, resolved: str) -> _Doc:
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except UnicodeDecodeError:
         raise PolicyError(f"{origin}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
@@ -140,9 +116,9 @@ def _parse(origin: str, path: Path | None, raw: bytes) -> _Doc:
         raise PolicyError(f"{origin}{where}: invalid YAML: {problem}") from None
     if data is None:
         raise PolicyError(f"{origin}: the policy file is empty (it needs at least `version: 1`)")
-    doc = _Doc(origin, path, data if isinstance(data, dict) else {}, node, digest)
+    doc = _Doc(origin, path, _dates_to_text(data) if isinstance(data, dict) else {}, node, digest, resolved)
     if not isinstance(data, dict):
-        raise _error(doc, [], "a policy file must be a mapping (key: value)")
+        raise doc.error([], "a policy file must be a mapping (key: value)")
     return doc
 
 
@@ -155,40 +131,93 @@ def _validate(doc: _Doc) -> None:
     path = list(error.absolute_path)
     message = error.message
     if error.validator == "additionalProperties":
-        extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+        known = list(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in known]
         if extra:
-            path = [*path, extra[0]]
-            close = difflib.get_close_matches(extra[0], list(error.schema.get("properties", {})), 1)
-            message = f"unknown key {extra[0]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-            raise _error(doc, path, message, at_key=True)
+            close = difflib.get_close_matches(extra[0], known, 1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise doc.error([*path, extra[0]], f"unknown key {extra[0]!r}{hint}", at_key=True)
     elif error.validator == "const" and path == ["version"]:
         message = f"unsupported policy version {error.instance!r} (this gatekeeper reads version 1)"
-    raise _error(doc, path, message)
+    elif error.validator == "type" and error.instance is None:
+        message = "is empty; give it a value or remove the key"
+    elif error.validator == "required":
+        message = message.replace("is a required property", "is required")
+    elif error.validator == "pattern" and path and path[-1] == "expires":
+        message = f"{error.instance!r} is not a date (write YYYY-MM-DD)"
+    raise doc.error(path, message)
 
 
-def _normalize(doc: _Doc, catalogue: Sequence[Rule[Any]]) -> dict[str, Any]:
-    """Rule keys -> ids, `true/false` shorthand -> {enabled}, options checked per file."""
-    by_key = {r.id: r for r in catalogue} | {r.name: r for r in catalogue}
-    rules: dict[str, dict[str, Any]] = {}
-    for key, value in (doc.data.get("rules") or {}).items():
-        rule = by_key.get(key) or by_key.get(key.upper())
+class _Normalizer:
+    """Turns one validated file into the normalised shape `merge` works on."""
+
+    def __init__(self, doc: _Doc, catalogue: Sequence[Rule[Any]], origins: dict[str, str]) -> None:
+        self.doc = doc
+        self.by_key = {r.id: r for r in catalogue} | {r.name: r for r in catalogue}
+        self.names = [r.name for r in catalogue]
+        self.origins = origins
+
+    def rule(self, key: str, path: list[Any]) -> Rule[Any]:
+        rule = self.by_key.get(key) or self.by_key.get(key.upper())
         if rule is None:
-            close = difflib.get_close_matches(key, [r.name for r in catalogue], n=1)
+            close = difflib.get_close_matches(key, self.names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise _error(doc, ["rules", key], f"unknown rule{hint}; see `gatekeeper rules`", True)
-        if rule.id in rules:
-            raise _error(doc, ["rules", key], f"rule {rule.name} is set twice (name and id)", True)
-        setting: dict[str, Any] = {"enabled": value} if isinstance(value, bool) else dict(value)
-        if "options" in setting:
-            try:
-                rule.build_options(setting["options"])
-            except OptionError as exc:
-                raise _error(doc, ["rules", key, "options"], str(exc)) from None
-        rules[rule.id] = setting
-    out: dict[str, Any] = {"rules": rules}
-    if "fail_on" in doc.data:
-        out["fail_on"] = doc.data["fail_on"]
-    return out
+            raise self.doc.error(path, f"unknown rule {key!r}{hint}; see `gatekeeper rules`", True)
+        return rule
+
+    def rules(self, value: Mapping[str, Any], path: list[Any], prefix: str) -> dict[str, Any]:
+        rules: dict[str, dict[str, Any]] = {}
+        for key, raw in value.items():
+            rule = self.rule(key, [*path, key])
+            if rule.id in rules:
+                raise self.doc.error([*path, key], f"rule {rule.name} is set twice (name and id)", True)
+            setting: dict[str, Any] = {"enabled": raw} if isinstance(raw, bool) else dict(raw)
+            if "options" in setting:
+                try:
+                    rule.build_options(setting["options"])
+                except OptionError as exc:
+                    raise self.doc.error([*path, key, "options"], str(exc)) from None
+            for leaf, leaf_value in setting.items():
+                leaves = leaf_value.items() if leaf == "options" else [(None, leaf_value)]
+                for option, _ in leaves:
+                    dotted = f"{prefix}{rule.id}.{leaf}" + (f".{option}" if option else "")
+                    where = [*path, key, leaf, option] if option else [*path, key, leaf]
+                    self.origins[dotted] = self.doc.where(
+                        where if not isinstance(raw, bool) else [*path, key]
+                    )
+            rules[rule.id] = setting
+        return rules
+
+    def waiver(self, raw: Mapping[str, Any], index: int) -> dict[str, Any]:
+        path: list[Any] = ["waivers", index]
+        rule = self.rule(str(raw["rule"]), [*path, "rule"])
+        try:
+            dt.date.fromisoformat(raw["expires"])
+        except ValueError:
+            raise self.doc.error([*path, "expires"], f"{raw['expires']!r} is not a valid date") from None
+        return {**raw, "rule": rule.id, "_origin": self.doc.where(path)}
+
+    def document(self) -> dict[str, Any]:
+        data = self.doc.data
+        out: dict[str, Any] = {"rules": self.rules(data.get("rules") or {}, ["rules"], "rules.")}
+        for key in ("fail_on", "allow_inline_waivers"):
+            if key in data:
+                out[key] = data[key]
+                self.origins[key] = self.doc.where([key])
+        out["waivers"] = [self.waiver(w, i) for i, w in enumerate(data.get("waivers") or ())]
+        profiles: dict[str, Any] = {}
+        for name, profile in (data.get("profiles") or {}).items():
+            entry = {k: v for k, v in profile.items() if k != "rules"}
+            if "rules" in profile:
+                entry["rules"] = self.rules(
+                    profile["rules"], ["profiles", name, "rules"], f"profiles.{name}.rules."
+                )
+            for key in ("match", "fail_on"):
+                if key in profile:
+                    self.origins[f"profiles.{name}.{key}"] = self.doc.where(["profiles", name, key])
+            profiles[name] = entry
+        out["profiles"] = profiles
+        return out
 
 
 def _extends(doc: _Doc) -> list[str]:
@@ -196,67 +225,228 @@ def _extends(doc: _Doc) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+@dataclass
+class _Lock:
+    rule: str
+    origin: str
+
+
+@dataclass
+class _State:
+    doc: dict[str, Any] = field(default_factory=dict)
+    locks: dict[str, _Lock] = field(default_factory=dict)
+    """rule id -> who locked it."""
+    inline_off_by: str = ""
+
+
+def _severity(setting: Mapping[str, Any], rule: Rule[Any]) -> Severity:
+    value = setting.get("severity")
+    return Severity.parse(value) if value else rule.severity
+
+
 class _Resolver:
-    def __init__(self, catalogue: Sequence[Rule[Any]]) -> None:
+    def __init__(self, catalogue: Sequence[Rule[Any]], fetcher: Fetcher | None) -> None:
         self.catalogue = catalogue
+        self.by_id = {r.id: r for r in catalogue}
+        self.fetcher = fetcher
         self.sources: list[PolicySource] = []
+        self.origins: dict[str, str] = {}
 
-    def load(self, spec: str, base: Path | None, chain: tuple[str, ...]) -> dict[str, Any]:
-        origin, path, raw = _read(spec, base)
-        key = str(path) if path is not None else origin
+    def read(self, spec: str, parent: str | None, parent_dir: Path | None) -> _Doc:
+        if spec.startswith(BUILTIN):
+            name = spec[len(BUILTIN) :]
+            path = builtin_dir() / f"{name}.yaml"
+            if not name or not path.is_file():
+                known = ", ".join(BUILTIN + n for n in builtin_names())
+                raise PolicyError(f"unknown built-in policy {spec!r} (built-in: {known})")
+            return _parse(spec, None, path.read_bytes(), spec)
+        if parent is not None and is_remote(parent) and not is_remote(spec):
+            spec = resolve_relative(spec, parent)
+        if is_remote(spec):
+            if self.fetcher is None:
+                raise PolicyError(f"{spec}: remote policies need a cache directory")
+            fetched = self.fetcher.fetch(spec)
+            return _parse(fetched.origin, None, fetched.data, fetched.resolved)
+        path = Path(spec) if parent_dir is None or os.path.isabs(spec) else parent_dir / spec
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise PolicyError(f"{path}: policy file not found") from None
+        except IsADirectoryError:
+            raise PolicyError(f"{path}: is a directory, not a policy file") from None
+        except OSError as exc:
+            raise PolicyError(f"{path}: cannot read policy: {exc.strerror or exc}") from None
+        return _parse(str(path), path.resolve(), raw, str(path.resolve()))
+
+    def load(self, spec: str, parent: str | None, parent_dir: Path | None, chain: tuple[str, ...]) -> _State:
+        doc = self.read(spec, parent, parent_dir)
+        key = str(doc.path) if doc.path is not None else doc.origin
         if key in chain:
-            names = [*chain, key]
-            raise PolicyError("policy extends itself: " + " -> ".join(names))
+            raise PolicyError("policy extends itself: " + " -> ".join([*chain, key]))
         if len(chain) >= MAX_DEPTH:
-            raise PolicyError(f"{origin}: `extends` is nested more than {MAX_DEPTH} levels deep")
-        doc = _parse(origin, path, raw)
+            raise PolicyError(f"{doc.origin}: `extends` is nested more than {MAX_DEPTH} levels deep")
         _validate(doc)
-        own = _normalize(doc, self.catalogue)
-        merged: dict[str, Any] = {}
-        parent_dir = path.parent if path is not None and not origin.startswith(BUILTIN) else None
-        for parent in _extends(doc):
-            if parent.startswith(BUILTIN) or parent_dir is not None:
-                merged = merge(merged, self.load(parent, parent_dir, (*chain, key)))
-            else:
-                raise PolicyError(f"{origin}: a built-in policy can only extend builtin: policies")
-        self.sources.append(PolicySource(origin, doc.digest))
-        return merge(merged, own)
+        state = _State()
+        here = doc.path.parent if doc.path is not None else None
+        for parent_spec in _extends(doc):
+            if doc.origin.startswith(BUILTIN) and not parent_spec.startswith(BUILTIN):
+                raise PolicyError(f"{doc.origin}: a built-in policy can only extend builtin: policies")
+            self.apply(state, self.load(parent_spec, doc.origin, here, (*chain, key)))
+        own = _Normalizer(doc, self.catalogue, self.origins).document()
+        self.apply_doc(state, own, doc)
+        self.sources.append(PolicySource(doc.origin, doc.digest, doc.resolved))
+        return state
+
+    def apply(self, state: _State, upper: _State) -> None:
+        """Merge a parent's result into the accumulated state (siblings in `extends` order)."""
+        for rule_id, lock in upper.locks.items():
+            state.locks.setdefault(rule_id, lock)
+        state.inline_off_by = state.inline_off_by or upper.inline_off_by
+        state.doc = merge(state.doc, upper.doc)
+
+    def apply_doc(self, state: _State, own: dict[str, Any], doc: _Doc) -> None:
+        self.check_locks(state, own, doc)
+        if own.get("allow_inline_waivers") is True and state.inline_off_by:
+            raise doc.error(
+                ["allow_inline_waivers"],
+                f"inline waivers are forbidden by {state.inline_off_by}; a policy extending it cannot allow them",
+            )
+        if own.get("allow_inline_waivers") is False:
+            state.inline_off_by = state.inline_off_by or doc.where(["allow_inline_waivers"])
+        for rule_id, setting in own["rules"].items():
+            if setting.get("locked") and rule_id not in state.locks:
+                key = self.key_for(doc.data.get("rules") or {}, rule_id)
+                state.locks[rule_id] = _Lock(rule_id, doc.where(["rules", key, "locked"]))
+        state.doc = merge(state.doc, own)
+
+    def key_for(self, rules: Mapping[str, Any], rule_id: str) -> str:
+        """The key a file used for a rule (its name or its id, as written)."""
+        rule = self.by_id[rule_id]
+        return next((k for k in rules if k in (rule.name, rule.id) or k.upper() == rule.id), rule.name)
+
+    def check_locks(self, state: _State, own: dict[str, Any], doc: _Doc) -> None:
+        if not state.locks:
+            return
+        layers = [("rules", own["rules"])] + [
+            (f"profiles.{name}.rules", p.get("rules", {})) for name, p in own["profiles"].items()
+        ]
+        for where, rules in layers:
+            for rule_id, setting in rules.items():
+                self._check_rule(state, rule_id, setting, doc, where)
+        for index, waiver in enumerate(own["waivers"]):
+            lock = state.locks.get(waiver["rule"])
+            if lock is not None:
+                name = self.by_id[waiver["rule"]].name
+                raise doc.error(
+                    ["waivers", index], f"rule {name} is locked by {lock.origin}; it cannot be waived"
+                )
+
+    def _check_rule(
+        self, state: _State, rule_id: str, setting: Mapping[str, Any], doc: _Doc, where: str
+    ) -> None:
+        lock = state.locks.get(rule_id)
+        if lock is None:
+            return
+        rule = self.by_id[rule_id]
+        base = state.doc["rules"].get(rule_id, {})
+        problems = []
+        if setting.get("enabled") is False:
+            problems.append("disable it")
+        if setting.get("locked") is False:
+            problems.append("unlock it")
+        if "severity" in setting and _severity(setting, rule) < _severity(base, rule):
+            problems.append("lower its severity")
+        changed = [k for k, v in setting.get("options", {}).items() if base.get("options", {}).get(k) != v]
+        if changed:
+            problems.append(f"change its options ({', '.join(changed)})")
+        if problems:
+            section: Any = doc.data
+            for part in where.split("."):
+                section = section.get(part) or {}
+            path = [*where.split("."), self.key_for(section, rule_id)]
+            raise doc.error(
+                path,
+                f"rule {rule.name} is locked by {lock.origin}; {doc.origin} cannot {' or '.join(problems)}",
+            )
 
 
-def load_policy(specs: Sequence[str], catalogue: Sequence[Rule[Any]]) -> Policy:
+def _waivers(doc: Mapping[str, Any]) -> tuple[Waiver, ...]:
+    return tuple(
+        Waiver(
+            rule=w["rule"],
+            reason=w["reason"],
+            expires=dt.date.fromisoformat(w["expires"]),
+            images=tuple(w.get("images", ())),
+            paths=tuple(w.get("paths", ())),
+            owner=w.get("owner", ""),
+            ticket=w.get("ticket", ""),
+            origin=w.get("_origin", ""),
+        )
+        for w in doc.get("waivers", ())
+    )
+
+
+def select_profile(doc: Mapping[str, Any], names: Iterable[str], wanted: str | None) -> str:
+    profiles = doc.get("profiles", {})
+    if wanted:
+        if wanted not in profiles:
+            known = ", ".join(profiles) or "none defined"
+            raise PolicyError(f"--profile {wanted}: no such profile (profiles: {known})")
+        return wanted
+    candidates = list(names)
+    for name, profile in profiles.items():
+        if any(fnmatch.fnmatchcase(c, pattern) for pattern in profile.get("match", ()) for c in candidates):
+            return name
+    return ""
+
+
+def load_policy(
+    specs: Sequence[str],
+    catalogue: Sequence[Rule[Any]],
+    *,
+    image_names: Iterable[str] = (),
+    profile: str | None = None,
+    fetcher: Fetcher | None = None,
+) -> Policy:
     """Load and merge the given policies (left to right); an empty list means builtin:default."""
     specs = list(specs) or [BUILTIN + "default"]
-    resolver = _Resolver(catalogue)
-    merged: dict[str, Any] = {}
+    if fetcher is None:
+        fetcher = Fetcher(default_cache_dir(os.environ), os.environ)
+    resolver = _Resolver(catalogue, fetcher)
+    state = _State()
     for spec in specs:
-        merged = merge(merged, resolver.load(spec, None, ()))
-    return _build(merged, specs, resolver.sources, catalogue)
+        resolver.apply(state, resolver.load(spec, None, None, ()))
+    chosen = select_profile(state.doc, image_names, profile)
+    effective = state.doc
+    if chosen:
+        overlay = state.doc["profiles"][chosen]
+        effective = merge(state.doc, {k: v for k, v in overlay.items() if k in ("fail_on", "rules")})
+    return _build(effective, specs, resolver, state, chosen)
 
 
 def _build(
-    merged: dict[str, Any],
-    specs: Sequence[str],
-    sources: Sequence[PolicySource],
-    catalogue: Sequence[Rule[Any]],
+    merged: dict[str, Any], specs: Sequence[str], resolver: _Resolver, state: _State, profile: str
 ) -> Policy:
-    by_id = {r.id: r for r in catalogue}
     rules: dict[str, RuleSetting] = {}
     for rule_id, setting in merged.get("rules", {}).items():
-        options = setting.get("options", {})
-        try:
-            by_id[rule_id].build_options(options)
-        except OptionError as exc:  # pragma: no cover - each file was checked already
-            raise PolicyError(str(exc)) from None
         severity = setting.get("severity")
+        lock = state.locks.get(rule_id)
         rules[rule_id] = RuleSetting(
             enabled=setting.get("enabled", True),
             severity=Severity.parse(severity) if severity else None,
-            options=options,
+            options=setting.get("options", {}),
+            locked_by=lock.origin if lock is not None else "",
         )
     fail_on = merged.get("fail_on")
+    name = ", ".join(specs) + (f" (profile {profile})" if profile else "")
     return Policy(
-        name=", ".join(specs),
+        name=name,
         fail_on=Severity.parse(fail_on) if fail_on else DEFAULT_FAIL_ON,
         rules=rules,
-        sources=tuple(sources),
+        sources=tuple(resolver.sources),
+        waivers=_waivers(merged),
+        profile=profile,
+        allow_inline_waivers=merged.get("allow_inline_waivers", True),
+        origins=dict(resolver.origins),
+        document=merged,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from gatekeeper.findings import Severity
@@ -14,6 +15,31 @@ class RuleSetting:
     enabled: bool = True
     severity: Severity | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    locked_by: str = ""
+    """The policy file that locked this rule (empty when not locked)."""
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """An explicit, expiring exception for one rule."""
+
+    rule: str
+    """Rule id."""
+    reason: str
+    expires: date
+    """The last day the waiver applies."""
+    images: tuple[str, ...] = ()
+    """Globs on the image reference; empty = every image."""
+    paths: tuple[str, ...] = ()
+    """Globs on the finding's file or image path; empty = every finding of the rule."""
+    owner: str = ""
+    ticket: str = ""
+    origin: str = ""
+    """Where it was written: `team.yaml:14` or `Dockerfile:3`."""
+    inline: bool = False
+
+    def expired(self, today: date) -> bool:
+        return today > self.expires
 
 
 @dataclass(frozen=True)
@@ -21,9 +47,11 @@ class PolicySource:
     """One file that went into the effective policy."""
 
     origin: str
-    """`builtin:default` or the path as given / resolved."""
+    """`builtin:default`, a path, or a URL (git+https://...@ref#path)."""
     digest: str
     """sha256 of the file's bytes."""
+    resolved: str = ""
+    """Where the bytes came from: a local path, the URL fetched, or `cache` when offline."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +61,14 @@ class Policy:
     rules: Mapping[str, RuleSetting]
     """Keyed by rule id."""
     sources: tuple[PolicySource, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+    profile: str = ""
+    """The environment profile applied, if any."""
+    allow_inline_waivers: bool = True
+    origins: Mapping[str, str] = field(default_factory=dict)
+    """Dotted key (`rules.GK-IMG-003.options.max`) -> where its value was set (`file:line`)."""
+    document: Mapping[str, Any] = field(default_factory=dict)
+    """The effective policy as a normalised document (for `gatekeeper policy show`)."""
 
-    def setting(self, rule_id: str) -> RuleSetting:
-        return self.rules.get(rule_id, RuleSetting(enabled=False))
+    def setting(self, rule_id: str, default_enabled: bool = False) -> RuleSetting:
+        return self.rules.get(rule_id, RuleSetting(enabled=default_enabled))

@@ -7,12 +7,13 @@ from gatekeeper.report import Report, RuleResult, Status
 from gatekeeper.reporters import RenderOptions, Reporter
 from gatekeeper.units import format_size
 
-_MARK = {Status.PASSED: "✓", Status.FAILED: "✗", Status.SKIPPED: "-", Status.ERROR: "!"}
+_MARK = {Status.PASSED: "✓", Status.FAILED: "✗", Status.SKIPPED: "-", Status.ERROR: "!", Status.WAIVED: "~"}
 _COLOR = {
     Status.PASSED: "32",
     Status.FAILED: "31",
     Status.SKIPPED: "2",
     Status.ERROR: "35",
+    Status.WAIVED: "33",
 }
 
 
@@ -37,7 +38,8 @@ def render(report: Report, options: RenderOptions) -> str:
     out.append(f"gatekeeper {report.version}: {s.reference}")
     out.append(f"  {s.source}, {digest}, {s.platform}, {s.layers} layers{size}")
     origins = ", ".join(origin for origin, _ in report.policy.sources) or report.policy.name
-    out.append(f"  policy {origins}, fails on {report.policy.fail_on.label} and above")
+    profile = f", profile {report.profile}" if report.profile else ""
+    out.append(f"  policy {origins}{profile}, fails on {report.policy.fail_on.label} and above")
     if report.inputs:
         used = ", ".join(f"{path} ({how})" for _, path, how in report.inputs)
         out.append(f"  inputs {used}")
@@ -50,10 +52,17 @@ def render(report: Report, options: RenderOptions) -> str:
         for result in report.results:
             if result.rule.name in item.rules:
                 out.extend(_rule_lines(result, report, paint))
+    if report.unused_waivers:
+        out.append("")
+        out.append(paint("Unused waivers", "1") + "  (they matched nothing; delete them or fix their scope)")
+        for w in report.unused_waivers:
+            out.append(
+                f"  ~ {w.rule} from {w.origin or 'policy'}: {_one_line(w.reason)} (expires {w.expires})"
+            )
     out.append("")
     counts = ", ".join(
         f"{report.count(st)} {st.value}"
-        for st in (Status.FAILED, Status.PASSED, Status.SKIPPED, Status.ERROR)
+        for st in (Status.FAILED, Status.PASSED, Status.WAIVED, Status.SKIPPED, Status.ERROR)
     )
     out.append(f"{len(report.results)} rules: {counts}")
     return "\n".join(out) + "\n"
@@ -67,8 +76,10 @@ def _headline(report: Report, paint: _Paint) -> str:
     if blocking:
         noun = "finding" if blocking == 1 else "findings"
         return paint(f"✗ NOT READY for production: {blocking} blocking {noun}", "1;31")
-    advisory = len(report.findings)
-    extra = f" ({advisory} below the threshold)" if advisory else ""
+    advisory = len(report.active)
+    notes = [f"{advisory} below the threshold"] if advisory else []
+    notes += [f"{len(report.waived)} waived"] if report.waived else []
+    extra = f" ({', '.join(notes)})" if notes else ""
     return paint(f"✓ READY for production{extra}", "1;32")
 
 
@@ -92,6 +103,12 @@ def _finding_lines(finding: Finding, blocking: bool, paint: _Paint) -> list[str]
     sev = finding.severity.label.upper()
     sev = paint(sev, "1;31" if blocking else "33")
     lines = [f"    {sev} {_one_line(finding.message)}  [{finding.location}]"]
+    if finding.waiver is not None:
+        w = finding.waiver
+        who = f", owner {w.owner}" if w.owner else ""
+        label = finding.severity.label.upper()
+        lines[0] = f"    {paint('WAIVED', '33')} {label} {_one_line(finding.message)}  [{finding.location}]"
+        lines.append(f"      waived until {w.expires} by {w.origin or 'policy'}: {_one_line(w.reason)}{who}")
     if finding.evidence:
         lines.append(f"      evidence: {_one_line(finding.evidence)}")
     return lines

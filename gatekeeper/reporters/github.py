@@ -49,7 +49,7 @@ def _annotation(report: Report, finding: Finding) -> str:
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    findings = sorted(report.findings, key=lambda f: (-f.severity, f.rule.id, f.message))
+    findings = sorted(report.active, key=lambda f: (-f.severity, f.rule.id, f.message))
     shown: dict[str, int] = {}
     lines: list[str] = []
     hidden = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gatekeeper.findings import Finding
+from gatekeeper.findings import Finding, WaiverInfo
 from gatekeeper.report import Report, RuleResult
 from gatekeeper.reporters import RenderOptions, Reporter
 
@@ -17,7 +17,7 @@ def _finding(f: Finding, fail_on: int) -> dict[str, Any]:
         "rule_id": f.rule.id,
         "rule": f.rule.name,
         "severity": f.severity.label,
-        "blocking": f.severity >= fail_on,
+        "blocking": f.waiver is None and f.severity >= fail_on,
         "message": f.message,
         "location": {
             "artifact": f.location.artifact,
@@ -26,6 +26,18 @@ def _finding(f: Finding, fail_on: int) -> dict[str, Any]:
         },
         "evidence": f.evidence,
         "fingerprint": f.fingerprint,
+        "waiver": _waiver(f.waiver) if f.waiver is not None else None,
+    }
+
+
+def _waiver(w: WaiverInfo) -> dict[str, Any]:
+    return {
+        "rule_id": w.rule,
+        "reason": w.reason,
+        "expires": w.expires,
+        "origin": w.origin,
+        "owner": w.owner,
+        "ticket": w.ticket,
     }
 
 
@@ -64,12 +76,14 @@ def to_v1(report: Report) -> dict[str, Any]:
         "policy": {
             "name": report.policy.name,
             "fail_on": fail_on.label,
+            "profile": report.profile,
             "sources": [{"origin": o, "digest": d} for o, d in report.policy.sources],
         },
         "verdict": {
             "ready": report.passed,
             "blocking": len(report.blocking),
             "findings": len(report.findings),
+            "waived": len(report.waived),
             "errors": len(report.errors),
         },
         "inputs": [{"kind": k, "path": p, "how": h} for k, p, h in report.inputs],
@@ -79,6 +93,7 @@ def to_v1(report: Report) -> dict[str, Any]:
         ],
         "rules": [_rule(r) for r in report.results],
         "findings": [_finding(f, fail_on) for f in report.findings],
+        "unused_waivers": [_waiver(w) for w in report.unused_waivers],
         "started_at": report.started_at.isoformat(),
         "duration_s": round(report.duration_s, 3),
     }

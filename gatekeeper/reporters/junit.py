@@ -43,10 +43,15 @@ def _case(report: Report, result: RuleResult) -> ET.Element:
             "time": "0",
         },
     )
-    blocking = [f for f in result.findings if f.severity >= report.policy.fail_on]
-    advisory = [f for f in result.findings if f.severity < report.policy.fail_on]
+    active = [f for f in result.findings if f.waiver is None]
+    blocking = [f for f in active if f.severity >= report.policy.fail_on]
+    advisory = [f for f in active if f.severity < report.policy.fail_on]
     if result.status is Status.SKIPPED:
         ET.SubElement(case, "skipped", {"message": _clean(result.reason)})
+    elif result.status is Status.WAIVED:
+        waiver = result.findings[0].waiver
+        reason = f"waived until {waiver.expires} ({waiver.origin}): {waiver.reason}" if waiver else "waived"
+        ET.SubElement(case, "skipped", {"message": _clean(reason)})
     elif result.status is Status.ERROR:
         error = ET.SubElement(case, "error", {"type": "RuleError", "message": _clean(result.reason)})
         error.text = _clean(f"The rule {rule.name} crashed: {result.reason}\nThis is a bug in gatekeeper.")
@@ -77,13 +82,14 @@ def _counts(report: Report) -> dict[str, int]:
     failed = sum(
         1
         for r in report.results
-        if r.status is Status.FAILED and any(f.severity >= report.policy.fail_on for f in r.findings)
+        if r.status is Status.FAILED
+        and any(f.waiver is None and f.severity >= report.policy.fail_on for f in r.findings)
     )
     return {
         "tests": len(report.results),
         "failures": failed,
         "errors": report.count(Status.ERROR),
-        "skipped": report.count(Status.SKIPPED),
+        "skipped": report.count(Status.SKIPPED) + report.count(Status.WAIVED),
     }
 
 

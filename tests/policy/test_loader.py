@@ -126,7 +126,7 @@ def test_wrong_version(tmp_path: Path) -> None:
 
 def test_missing_version(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", "fail_on: high\n")
-    assert "'version' is a required property" in error_of(path)
+    assert "'version' is required" in error_of(path)
 
 
 def test_empty_and_non_mapping(tmp_path: Path) -> None:

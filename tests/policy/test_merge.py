@@ -24,9 +24,15 @@ def test_associative(a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) ->
 
 
 @given(docs)
-def test_idempotent(a: dict[str, Any]) -> None:
+def test_idempotent_without_waivers(a: dict[str, Any]) -> None:
     assert merge(a, a) == merge({}, a)
     assert merge(merge({}, a), a) == merge({}, a)
+
+
+@given(docs)
+def test_waivers_concatenate(a: dict[str, Any]) -> None:
+    w1, w2 = {"rule": "A", "reason": "r1"}, {"rule": "B", "reason": "r2"}
+    assert merge({**a, "waivers": [w1]}, {"waivers": [w2]})["waivers"] == [w1, w2]
 
 
 @given(docs, docs)
@@ -44,4 +50,15 @@ def test_semantics() -> None:
     assert merge(base, top) == {
         "fail_on": "high",
         "rules": {"A": {"severity": "low", "options": {"max": 5, "x": 2}}, "B": {"enabled": False}},
+        "waivers": [],
+        "profiles": {},
+    }
+
+
+def test_profiles_merge_by_name() -> None:
+    base = {"profiles": {"prod": {"match": ["*:prod"], "rules": {"A": {"severity": "high"}}}}}
+    top = {"profiles": {"prod": {"fail_on": "low", "rules": {"A": {"options": {"max": 1}}}}, "dev": {"match": ["*:dev"]}}}
+    assert merge(base, top)["profiles"] == {
+        "prod": {"match": ["*:prod"], "fail_on": "low", "rules": {"A": {"severity": "high", "options": {"max": 1}}}},
+        "dev": {"match": ["*:dev"]},
     }

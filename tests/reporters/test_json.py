@@ -9,7 +9,7 @@ from tests.reporters.sample import sample_report
 def test_shape() -> None:
     doc = json.loads(all_reporters()["json"].render(sample_report(), RenderOptions()))
     assert doc["schema_version"] == 1
-    assert doc["verdict"] == {"ready": False, "blocking": 2, "findings": 3, "errors": 1}
+    assert doc["verdict"] == {"ready": False, "blocking": 2, "findings": 3, "waived": 0, "errors": 1}
     assert [r["status"] for r in doc["rules"]] == [
         "failed",
         "passed",

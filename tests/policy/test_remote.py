@@ -1,0 +1,143 @@
+"""Policies from real git repositories (git daemon, git+file://) and HTTP(S) servers on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.errors import PolicyError
+from gatekeeper.findings import Severity
+from gatekeeper.policy.loader import load_policy
+from gatekeeper.policy.remote import Fetcher, parse_git
+from gatekeeper.rules import all_rules
+from tests.policy.conftest import BASE_V1, BASE_V2, PolicyRepo, Server, Tls
+
+RULES = all_rules()
+
+
+def fetcher(tmp_path: Path, **environ: str) -> Fetcher:
+    return Fetcher(tmp_path / "cache", {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **environ}, timeout=20)
+
+
+def team(tmp_path: Path, extends: str, body: str = "", name: str = "team.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(f"version: 1\nextends: [{extends!r}]\n{body}")
+    return str(path)
+
+
+def test_git_file_tags(tmp_path: Path, policy_repo: PolicyRepo) -> None:
+    v1 = load_policy([team(tmp_path, f"{policy_repo.file_url}@v1#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+    v2 = load_policy([team(tmp_path, f"{policy_repo.file_url}@v2#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+    assert (v1.fail_on, v2.fail_on) == (Severity.HIGH, Severity.MEDIUM)
+    remote = v1.sources[1]
+    assert remote.origin == f"{policy_repo.file_url}@v1#base.yaml"
+    assert remote.digest == "sha256:" + hashlib.sha256(BASE_V1.encode()).hexdigest()
+    assert remote.resolved.endswith(f"@v1 ({policy_repo.v1_commit[:12]})")
+    assert [s.origin for s in v1.sources] == ["builtin:default", remote.origin, str(tmp_path / "team.yaml")]
+
+
+def test_git_daemon_branch_commit_and_relative_extends(tmp_path: Path, policy_repo: PolicyRepo, git_daemon: str) -> None:
+    url = f"git+{git_daemon}policies.git"
+    on_main = load_policy([team(tmp_path, f"{url}@main#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+    assert on_main.fail_on is Severity.MEDIUM
+    pinned = load_policy([team(tmp_path, f"{url}@{policy_repo.v1_commit}#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+    assert pinned.fail_on is Severity.HIGH
+    prod = load_policy([team(tmp_path, f"{url}@v1#envs/prod.yaml")], RULES, fetcher=fetcher(tmp_path))
+    assert [s.origin for s in prod.sources][1:3] == [f"{url}@v1#base.yaml", f"{url}@v1#envs/prod.yaml"]
+    assert prod.rules["GK-IMG-003"].options == {"max": "100MB"}
+
+
+def test_git_head_without_ref(tmp_path: Path, policy_repo: PolicyRepo) -> None:
+    policy = load_policy([team(tmp_path, f"{policy_repo.file_url}#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+    assert policy.fail_on is Severity.MEDIUM
+
+
+def test_git_errors(tmp_path: Path, policy_repo: PolicyRepo) -> None:
+    with pytest.raises(PolicyError, match="no file 'nope.yaml' in the repository at v1"):
+        load_policy([team(tmp_path, f"{policy_repo.file_url}@v1#nope.yaml")], RULES, fetcher=fetcher(tmp_path))
+    with pytest.raises(PolicyError, match=r"cannot fetch .*@v9.*and there is no cached copy"):
+        load_policy([team(tmp_path, f"{policy_repo.file_url}@v9#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+    with pytest.raises(PolicyError, match="needs #path"):
+        parse_git(f"{policy_repo.file_url}@v1")
+    with pytest.raises(PolicyError, match="needs #path"):
+        parse_git(f"{policy_repo.file_url}@v1#../etc/passwd")
+
+
+def test_git_offline_uses_cache(tmp_path: Path, policy_repo: PolicyRepo, caplog: pytest.LogCaptureFixture) -> None:
+    spec = team(tmp_path, f"{policy_repo.file_url}@v1#base.yaml")
+    load_policy([spec], RULES, fetcher=fetcher(tmp_path))
+    moved = policy_repo.bare.with_name("moved.git")
+    policy_repo.bare.rename(moved)
+    try:
+        with caplog.at_level(logging.WARNING, logger="gatekeeper"):
+            policy = load_policy([spec], RULES, fetcher=fetcher(tmp_path))
+    finally:
+        moved.rename(policy_repo.bare)
+    assert policy.fail_on is Severity.HIGH
+    assert policy.sources[1].resolved.endswith("(cached copy)")
+    assert "using the cached copy" in caplog.text
+
+
+def test_parse_git_ssh_user() -> None:
+    spec = parse_git("git+ssh://git@git.example.com/platform/policies.git@v3#prod.yaml")
+    assert (spec.url, spec.ref, spec.path) == ("ssh://git@git.example.com/platform/policies.git", "v3", "prod.yaml")
+    bare = parse_git("git+ssh://git@git.example.com/platform/policies.git#prod.yaml")
+    assert (bare.url, bare.ref) == ("ssh://git@git.example.com/platform/policies.git", "")
+
+
+def test_https_with_ca_bundle_and_pin(tmp_path: Path, https_server: Server, tls: Tls) -> None:
+    (https_server.root / "org.yaml").write_text(BASE_V1)
+    digest = hashlib.sha256(BASE_V1.encode()).hexdigest()
+    f = fetcher(tmp_path, REQUESTS_CA_BUNDLE=str(tls.ca))
+    policy = load_policy([team(tmp_path, f"{https_server.url}org.yaml#sha256={digest}")], RULES, fetcher=f)
+    assert policy.fail_on is Severity.HIGH
+    with pytest.raises(PolicyError, match="but the pin says sha256:" + "0" * 64):
+        load_policy([team(tmp_path, f"{https_server.url}org.yaml#sha256={'0' * 64}")], RULES, fetcher=fetcher(tmp_path / "x", REQUESTS_CA_BUNDLE=str(tls.ca)))
+
+
+def test_https_untrusted_certificate(tmp_path: Path, https_server: Server) -> None:
+    (https_server.root / "org.yaml").write_text(BASE_V1)
+    with pytest.raises(PolicyError, match="TLS certificate not trusted"):
+        load_policy([team(tmp_path, f"{https_server.url}org.yaml")], RULES, fetcher=fetcher(tmp_path))
+
+
+def test_http_loopback_relative_404_and_offline(tmp_path: Path, http_server: Server, caplog: pytest.LogCaptureFixture) -> None:
+    (http_server.root / "org").mkdir()
+    (http_server.root / "org" / "base.yaml").write_text(BASE_V2)
+    (http_server.root / "org" / "prod.yaml").write_text("version: 1\nextends: [base.yaml]\nfail_on: low\n")
+    spec = team(tmp_path, f"{http_server.url}org/prod.yaml")
+    policy = load_policy([spec], RULES, fetcher=fetcher(tmp_path))
+    assert policy.fail_on is Severity.LOW
+    assert policy.sources[1].origin == f"{http_server.url}org/base.yaml"
+    with pytest.raises(PolicyError, match="HTTP 404"):
+        load_policy([team(tmp_path, f"{http_server.url}missing.yaml", name="m.yaml")], RULES, fetcher=fetcher(tmp_path))
+    http_server.stop()
+    with caplog.at_level(logging.WARNING, logger="gatekeeper"):
+        cached = load_policy([spec], RULES, fetcher=fetcher(tmp_path))
+    assert cached.fail_on is Severity.LOW and "using the cached copy" in caplog.text
+    with pytest.raises(PolicyError, match="and there is no cached copy"):
+        load_policy([spec], RULES, fetcher=fetcher(tmp_path / "empty"))
+
+
+def test_pinned_cached_copy_needs_no_network(tmp_path: Path, http_server: Server) -> None:
+    (http_server.root / "org.yaml").write_text(BASE_V1)
+    digest = hashlib.sha256(BASE_V1.encode()).hexdigest()
+    spec = team(tmp_path, f"{http_server.url}org.yaml#sha256={digest}")
+    load_policy([spec], RULES, fetcher=fetcher(tmp_path))
+    http_server.stop()
+    policy = load_policy([spec], RULES, fetcher=fetcher(tmp_path))
+    assert policy.sources[1].resolved.endswith("(cached, pinned)")
+
+
+def test_plain_http_refused_off_loopback(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="fetched over https only"):
+        load_policy([team(tmp_path, "http://policies.example.com/org.yaml")], RULES, fetcher=fetcher(tmp_path))
+
+
+def test_remote_policy_validated_with_its_origin(tmp_path: Path, http_server: Server) -> None:
+    (http_server.root / "bad.yaml").write_text("version: 1\nrules:\n  runs-as-rot: {}\n")
+    with pytest.raises(PolicyError, match=rf"^{http_server.url}bad.yaml:3:3: rules.runs-as-rot: unknown rule"):
+        load_policy([team(tmp_path, f"{http_server.url}bad.yaml")], RULES, fetcher=fetcher(tmp_path))

@@ -9,7 +9,7 @@ restarts, load balancer integration, monitoring and alerting.
 
 How to fix: add a HEALTHCHECK to the final stage whose command exists in the image, e.g.
 
-    HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
+    HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \\
       CMD ["/app/healthcheck"]
 
 or install the tool it calls (`curl`, `wget`) in the final stage, or use the runtime's own check

@@ -9,7 +9,7 @@ Why: traceability from a running container back to the code; a platform team's i
 How to fix: set the labels at build time, e.g. with build arguments from CI:
 
     ARG GIT_SHA
-    LABEL org.opencontainers.image.source="https://github.com/acme/app" \
+    LABEL org.opencontainers.image.source="https://github.com/acme/app" \\
           org.opencontainers.image.revision="$GIT_SHA"
 
 Fails: a label in `required` is absent or empty.

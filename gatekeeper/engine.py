@@ -10,12 +10,11 @@ from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.facts import Target
-from gatekeeper.findings import Finding, WaiverInfo, fingerprint
-from gatekeeper.policy.model import Waiver
-from gatekeeper.policy.waivers import matches
-from gatekeeper.policy.model import Policy
 from gatekeeper.facts.image import FileType
 from gatekeeper.facts.mapping import short_command
+from gatekeeper.findings import Finding, WaiverInfo, fingerprint
+from gatekeeper.policy.model import Policy, Waiver
+from gatekeeper.policy.waivers import matches
 from gatekeeper.report import (
     ChecklistItem,
     FileSummary,
@@ -27,6 +26,7 @@ from gatekeeper.report import (
     Subject,
 )
 from gatekeeper.rule import Checklist, Evidence, NotApplicable, Rule, Violation
+from gatekeeper.secrets import redact_secrets
 
 
 def evaluate(
@@ -142,7 +142,7 @@ def _run(rule: Rule[Any], target: Target, policy: Policy, subject_key: str) -> R
         options = rule.build_options(setting.options)
         for item in rule.check(target, options):
             if isinstance(item, Evidence):
-                evidence.append(item.text)
+                evidence.append(redact_secrets(item.text))
             elif isinstance(item, Violation):
                 findings.append(_stamp(rule, item, severity, subject_key))
     except NotApplicable as exc:
@@ -158,10 +158,10 @@ def _stamp(rule: Rule[Any], violation: Violation, severity: Any, subject_key: st
     return Finding(
         rule=rule.info,
         severity=severity,
-        message=violation.message,
+        message=redact_secrets(violation.message),
         location=violation.location,
         fingerprint=fingerprint(rule.id, subject_key, violation.location, violation.detail),
-        evidence=violation.evidence,
+        evidence=redact_secrets(violation.evidence),
     )
 
 

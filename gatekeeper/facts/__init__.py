@@ -14,6 +14,7 @@ from gatekeeper.facts.scan import ScanReport
 from gatekeeper.facts.workload import Workload
 from gatekeeper.findings import Location, image_location
 from gatekeeper.policy.model import Waiver
+from gatekeeper.secrets import redact_secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,7 @@ class Target:
         """The instruction that made a layer: the Dockerfile's when mapped, else the history's."""
         instruction = self.layer_instructions.get(layer)
         if instruction is not None:
-            return _shorten(f"{instruction.keyword} {instruction.args}")
+            return _shorten(redact_secrets(f"{instruction.keyword} {instruction.args}"))
         if self.image is None or not 0 <= layer < len(self.image.layers):
             return ""
         return _shorten(short_command(self.image.layers[layer].created_by))

@@ -14,25 +14,30 @@ from collections.abc import Sequence
 
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import HistoryEntry
+from gatekeeper.secrets import redact_secrets
 
 KEYWORDS = frozenset(
     {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL"}
     | {"MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
 )
 _BUILD_ARGS = re.compile(r"^\|\d+(?:\s+[A-Za-z_][A-Za-z0-9_]*=\S*)*\s+")
+# The classic builder prefixes metadata steps with the current SHELL: `/bin/sh -c #(nop) `, or
+# `/bin/bash -o pipefail -c #(nop) ` after `SHELL [...]`.
+_NOP = re.compile(r"(?:^|\s)#\(nop\)\s+([A-Za-z]+)")
 
 
 def history_keyword(created_by: str) -> str:
     """The Dockerfile keyword behind a history entry, for either builder."""
     text = _BUILD_ARGS.sub("", created_by.strip())
-    if text.startswith("/bin/sh -c #(nop)"):
-        word = text[len("/bin/sh -c #(nop)") :].split(None, 1)
-        return word[0].upper() if word else ""
+    words = text.split(None, 1)
+    if words and words[0] in KEYWORDS:
+        return words[0]  # BuildKit writes the keyword, upper case
+    nop = _NOP.search(text)
+    if nop:
+        return nop.group(1).upper()
     if text.startswith(("/bin/sh -c ", "cmd /S /C ")):
         return "RUN"
-    word = text.split(None, 1)
-    first = word[0].upper() if word else ""
-    return first if first in KEYWORDS else ""
+    return ""
 
 
 def match_history(dockerfile: Dockerfile, history: Sequence[HistoryEntry]) -> dict[int, Instruction]:
@@ -45,8 +50,10 @@ def match_history(dockerfile: Dockerfile, history: Sequence[HistoryEntry]) -> di
     k = len(instructions) - 1
     while h >= 0 and k >= 0:
         keyword = history_keyword(history[h].created_by)
-        if not keyword:
-            break
+        if not keyword and instructions[k].keyword == "RUN":
+            # The classic builder records an exec-form RUN (`npm ci`) or a RUN under a custom
+            # SHELL (`/bin/bash -o pipefail -c make`) as the bare command line.
+            keyword = "RUN"
         if keyword == instructions[k].keyword:
             matched[h] = instructions[k]
             h -= 1
@@ -72,17 +79,22 @@ def layer_instructions(
 
 
 def short_command(created_by: str) -> str:
+    """A history command for display, with any secret in it masked."""
+    return redact_secrets(_short_command(created_by))
+
+
+def _short_command(created_by: str) -> str:
     """`/bin/sh -c #(nop)  CMD ["x"]` -> `CMD ["x"]`; `|1 A=b /bin/sh -c make` -> `RUN make`."""
-    text = " ".join(created_by.split())
+    text = " ".join(created_by.split()).removesuffix(" # buildkit")
+    run = text.startswith("RUN ")  # BuildKit: `RUN |1 A=b /bin/sh -c make # buildkit`
+    text = text.removeprefix("RUN ")
     if text.startswith("|"):
         parts = text.split(" ")
         count = int(parts[0][1:]) if parts[0][1:].isdigit() else 0
         text = " ".join(parts[1 + count :])
-    text = text.removesuffix(" # buildkit")
-    if text.startswith("/bin/sh -c #(nop) "):
-        return text[len("/bin/sh -c #(nop) ") :].strip()
+    nop = None if run else _NOP.search(text)
+    if nop:
+        return text[nop.start(1) :].strip()
     if text.startswith("/bin/sh -c "):
         return "RUN " + text[len("/bin/sh -c ") :]
-    if text.startswith("RUN /bin/sh -c "):
-        return "RUN " + text[len("RUN /bin/sh -c ") :]
-    return text
+    return "RUN " + text if run else text

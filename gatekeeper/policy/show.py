@@ -14,7 +14,8 @@ from typing import Any
 from gatekeeper.policy.model import Policy
 from gatekeeper.rule import Rule
 
-_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9._/-]*$")
+_NUMBER = re.compile(r"^[0-9.eE+-]+$")
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
 
 def _scalar(value: Any) -> str:
@@ -23,7 +24,8 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return value if _PLAIN.match(value) else json.dumps(value, ensure_ascii=False)
+        plain = _PLAIN.match(value) and not _NUMBER.match(value) and value not in ("true", "false", "null")
+        return value if plain else json.dumps(value, ensure_ascii=False)
     return json.dumps(value, ensure_ascii=False)
 
 

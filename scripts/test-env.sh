@@ -190,3 +190,31 @@ else
   unset _gk_repo
   if [[ ${BASH_SOURCE[0]} != "$0" ]]; then return 1; else exit 1; fi
 fi
+
+# ====================================================================================================
+# Reporter tests: Debian's chromium (tests/reporters/test_html.py opens the HTML report in a headless
+# browser) and cmark-gfm (tests/reporters/test_markdown.py renders the Markdown as GitHub does), plus
+# the fonts the screenshots are drawn with. Installed only when missing (apt-get, as root); runs in a
+# subshell, so nothing leaks into the caller, and a failure only warns: those tests then skip, or fail
+# under CI.
+# ====================================================================================================
+(
+  _gk_missing=()
+  for _gk_pkg in chromium cmark-gfm fonts-dejavu-core fonts-liberation; do
+    dpkg-query -W -f='${Status}' "$_gk_pkg" 2>/dev/null | grep -q 'install ok installed' || _gk_missing+=("$_gk_pkg")
+  done
+  ((${#_gk_missing[@]})) || exit 0
+  if [[ $(id -u) != 0 ]]; then
+    printf 'test-env: %s missing (run as root, or apt-get install them); browser tests will skip\n' \
+      "${_gk_missing[*]}" >&2
+    exit 0
+  fi
+  printf 'test-env: installing %s (apt-get)\n' "${_gk_missing[*]}" >&2
+  _gk_log=$(mktemp)
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+         apt-get install -y -qq --no-install-recommends "${_gk_missing[@]}"; } >"$_gk_log" 2>&1; then
+    tail -20 "$_gk_log" >&2
+    printf 'test-env: WARNING: apt-get install %s failed\n' "${_gk_missing[*]}" >&2
+  fi
+  rm -f "$_gk_log"
+)

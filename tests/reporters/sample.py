@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 from gatekeeper.engine import checklist
 from gatekeeper.findings import Finding, Location, RuleInfo, Severity, image_location
-from gatekeeper.report import PolicyInfo, Report, RuleResult, Status, Subject
+from gatekeeper.report import (
+    FileSummary,
+    LayerSummary,
+    PolicyInfo,
+    Report,
+    RuleResult,
+    Status,
+    Subject,
+)
 
 
 def _info(i: int, name: str, checklist_item: str, severity: Severity) -> RuleInfo:
@@ -87,4 +95,31 @@ def sample_report() -> Report:
             ("compose", "deploy/compose.yaml", "given"),
         ),
         duration_s=1.25,
+        layers=(
+            LayerSummary(0, 5_000_000, 1_900_000, "ADD rootfs.tar.xz / # debian:bookworm-slim"),
+            LayerSummary(
+                1,
+                4_800_000,
+                1_700_000,
+                "RUN apt-get update && apt-get install -y curl | tee /var/log/apt.log",
+                3,
+            ),
+            LayerSummary(2, 2_150_000, 880_000, "COPY . /app", 7),
+            LayerSummary(3, 50_000, 20_000, 'RUN useradd --uid 10001 app && echo "<&>"', 9),
+        ),
+        largest_files=(
+            FileSummary("/usr/lib/x86_64-linux-gnu/libcrypto.so.3", 4_500_000, 0),
+            FileSummary("/var/cache/apt/pkgcache.bin", 1_900_000, 1),
+            FileSummary("/app/data/model <v2>|final.bin", 1_200_000, 2),
+            FileSummary("/usr/bin/curl", 280_000, 1),
+        ),
+        wasted_files=(
+            FileSummary(
+                "/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages",
+                900_000,
+                1,
+                3,
+            ),
+            FileSummary("/app/.env", 1_024, 2, 3),
+        ),
     )

@@ -73,10 +73,17 @@ def read_text(path: Path, what: str) -> str:
         raise InputError(f"{path}: {what} is not UTF-8 text") from None
 
 
-def _yaml_files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-    return [path]
+def _yaml_files(path: Path, skip_charts: bool = False) -> list[Path]:
+    """The YAML files of a directory; with `skip_charts`, not those of Helm charts (templates are
+    not manifests until rendered, `{{ ... }}` is not YAML)."""
+    if not path.is_dir():
+        return [path]
+    charts = {chart.parent for chart in path.rglob("Chart.yaml")} if skip_charts else set()
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.suffix in (".yaml", ".yml") and p.is_file() and not charts.intersection(p.parents)
+    )
 
 
 def gather(options: InputOptions) -> Inputs:
@@ -111,7 +118,7 @@ def gather(options: InputOptions) -> Inputs:
     for root in k8s_paths:
         if not root.exists():
             raise InputError(f"{root}: Kubernetes manifest file or directory not found")
-        for path in _yaml_files(root):
+        for path in _yaml_files(root, skip_charts=not options.k8s):
             shown = found("kubernetes", path, bool(options.k8s))
             workloads.extend(kubernetes.parse(read_text(path, "Kubernetes manifest"), shown))
     if options.service and not any(w.name == f"compose service {options.service}" for w in workloads):
@@ -162,11 +169,16 @@ def repository(name: str) -> str:
     name = name.split("@", 1)[0]
     for prefix in ("docker://", "docker-daemon:"):
         name = name.removeprefix(prefix)
-    head, sep, tail = name.rpartition(":")
-    if sep and "/" not in tail:
-        name = head
-    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
-        name = name.removeprefix(prefix)
+    # The tag starts at the first `:` of the last path element (so `app:${TAG:-latest}` is `app`
+    # and `localhost:5000/app` keeps its port).
+    head, slash, last = name.rpartition("/")
+    name = head + slash + last.split(":", 1)[0]
+    for host in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if name.startswith(host):
+            name = name[len(host) :]
+            break
+    if name.startswith("library/") and name.count("/") == 1:
+        name = name.removeprefix("library/")
     return name
 
 

@@ -43,10 +43,27 @@ def locate(node: yaml.Node | None, path: Sequence[Any], at_key: bool = False) ->
     return best.start_mark.line + 1, best.start_mark.column + 1
 
 
+_NUMBERS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader without YAML 1.1 sexagesimal numbers.
+
+    Compose (compose-go) and Kubernetes read `user: 33:33` or `- 22:22` as strings; PyYAML alone
+    would turn them into 2013 and 1342.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        if kind is yaml.ScalarNode and implicit[0] and tag in _NUMBERS and ":" in value:
+            return "tag:yaml.org,2002:str"
+        return tag
+
+
 def load_all(text: str) -> list[Located]:
     """Every document of a (multi-document) YAML text, with positions. Raises yaml.YAMLError."""
-    nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    datas = list(yaml.safe_load_all(text))
+    nodes = list(yaml.compose_all(text, Loader=_Loader))
+    datas = list(yaml.load_all(text, Loader=_Loader))
     return [Located(d, n) for d, n in zip(datas, nodes, strict=False)]
 
 

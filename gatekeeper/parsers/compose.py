@@ -37,11 +37,13 @@ def _healthcheck(doc: Located, path: list[Any], value: Any, where: Location) -> 
         return (Probe("healthcheck", "none", (), where),)
     test = value.get("test")
     if isinstance(test, str):
-        command: tuple[str, ...] = ("CMD-SHELL", test)
+        command: tuple[str, ...] = ("CMD-SHELL", test) if test else ()
     elif isinstance(test, list):
         command = tuple(str(t) for t in test)
     else:
         return ()
+    if not command:
+        return ()  # an empty test inherits the image's HEALTHCHECK, like no test at all
     handler = {"NONE": "none", "CMD": "exec", "CMD-SHELL": "cmd-shell"}.get(
         command[0].upper() if command else "", "exec"
     )

@@ -15,9 +15,16 @@ from gatekeeper.errors import InputError
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction, Stage
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-_HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+# A heredoc is a whole shell word `<<EOF`, `<<-EOF`, `<<"EOF"`, `2<<EOF` (BuildKit's reHeredoc).
+_HEREDOC = re.compile(r"(?:^|(?<=\s))\d*<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2(?=\s|$)")
+_HEREDOC_KEYWORDS = frozenset({"RUN", "COPY", "ADD"})
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
 _FLAG_KEYWORDS = frozenset({"FROM", "COPY", "ADD", "RUN", "HEALTHCHECK"})
+_WHITESPACE = re.compile(r"[ \t\v\f\r]+")
+KEYWORDS = frozenset(
+    {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL"}
+    | {"MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+)
 
 
 @dataclass
@@ -28,25 +35,49 @@ class _Logical:
     heredocs: list[str]
 
 
-def _directives(lines: list[str]) -> tuple[str, int]:
+def _lines(text: str) -> list[str]:
+    """Lines as BuildKit's scanner sees them: split on newlines only, CRLF's `\\r` and a BOM dropped."""
+    lines = text.removeprefix("\ufeff").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def _split_keyword(text: str) -> tuple[str, str]:
+    parts = _WHITESPACE.split(text.strip(), maxsplit=1)
+    return parts[0].upper(), parts[1] if len(parts) > 1 else ""
+
+
+def _heredoc_words(text: str) -> list[re.Match[str]]:
+    """`<<EOF` words of RUN, COPY, ADD (also after ONBUILD) in shell form: where BuildKit reads heredocs."""
+    keyword, rest = _split_keyword(text)
+    if keyword == "ONBUILD":
+        keyword, rest = _split_keyword(rest)
+    if keyword not in _HEREDOC_KEYWORDS:
+        return []
+    _, args = _split_flags(rest)
+    if _json_form(args) is not None:
+        return []
+    return list(_HEREDOC.finditer(args))
+
+
+def _directives(lines: list[str], path: str) -> tuple[str, int]:
     escape = "\\"
     index = 0
-    for index, line in enumerate(lines):  # noqa: B007 - index is used after the loop
+    for index, line in enumerate(lines):
         match = _DIRECTIVE.match(line.strip())
         if not match:
             break
         if match.group(1).lower() == "escape":
             if match.group(2) not in ("\\", "`"):
-                raise InputError(f"invalid escape directive {match.group(2)!r}")
+                raise InputError(f"{path}:{index + 1}: invalid escape directive {match.group(2)!r}")
             escape = match.group(2)
     else:
         index = len(lines)
     return escape, index
 
 
-def _logical_lines(text: str, escape: str) -> list[_Logical]:
-    lines = text.splitlines()
-    _, start = _directives(lines)
+def _logical_lines(lines: list[str], escape: str, start: int, path: str) -> list[_Logical]:
     result: list[_Logical] = []
     i = start
     while i < len(lines):
@@ -60,26 +91,31 @@ def _logical_lines(text: str, escape: str) -> list[_Logical]:
         current = raw.rstrip()
         while current.endswith(escape) and i + 1 < len(lines):
             parts.append(current[: -len(escape)])
-            i += 1
-            # Comment and blank lines inside a continuation are dropped.
-            while i < len(lines) and (not lines[i].strip() or lines[i].strip().startswith("#")):
-                i += 1
-            current = lines[i].rstrip() if i < len(lines) else ""
+            # Comment and blank lines inside a continuation are dropped (but belong to it).
+            nxt = i + 1
+            while nxt < len(lines) and (not lines[nxt].strip() or lines[nxt].strip().startswith("#")):
+                nxt += 1
+            if nxt == len(lines):
+                i, current = len(lines) - 1, ""
+                break
+            i, current = nxt, lines[nxt].rstrip()
         if current.endswith(escape):
             current = current[: -len(escape)]
         parts.append(current)
         joined = " ".join(p.strip() for p in parts if p.strip())
         heredocs: list[str] = []
-        for match in _HEREDOC.finditer(joined):
+        for match in _heredoc_words(joined):
             strip_tabs, word = match.group(1) == "-", match.group(3)
             body: list[str] = []
             i += 1
             while i < len(lines):
                 candidate = lines[i].lstrip("\t") if strip_tabs else lines[i]
-                if candidate.strip() == word:
+                if candidate == word:
                     break
                 body.append(candidate)
                 i += 1
+            else:
+                raise InputError(f"{path}:{first + 1}: unterminated heredoc <<{word}")
             heredocs.append("\n".join(body))
         result.append(_Logical(joined, first + 1, i + 1, heredocs))
         i += 1
@@ -90,10 +126,10 @@ def _split_flags(args: str) -> tuple[tuple[tuple[str, str], ...], str]:
     flags: list[tuple[str, str]] = []
     rest = args
     while rest.startswith("--"):
-        token, _, remainder = rest.partition(" ")
+        token, *remainder = _WHITESPACE.split(rest, maxsplit=1)
         name, _, value = token[2:].partition("=")
         flags.append((name.lower(), value))
-        rest = remainder.lstrip()
+        rest = remainder[0] if remainder else ""
     return tuple(flags), rest
 
 
@@ -114,10 +150,14 @@ def substitute(text: str, values: dict[str, str]) -> str:
 
     def one(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
+        operator = re.match(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:?[-+])([^}]*)\}", match.group(0))
         if name in values:
+            if operator and operator.group(1).endswith("+"):
+                return operator.group(2)  # ${VAR:+alt}: alt when VAR is set
             return values[name]
-        default = re.match(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}", match.group(0))
-        return default.group(1) if default else match.group(0)
+        if operator and operator.group(1).endswith("-"):
+            return operator.group(2)
+        return match.group(0)
 
     return _VAR.sub(one, text)
 
@@ -133,16 +173,17 @@ def _arg_defaults(instruction: Instruction) -> dict[str, str]:
 
 def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
     """Parse a Dockerfile; raises InputError for text that is not one."""
-    escape, _ = _directives(text.splitlines())
+    lines = _lines(text)
+    escape, start = _directives(lines, path)
     stages: list[Stage] = []
     current: list[Instruction] = []
     global_args: list[Instruction] = []
     arg_values: dict[str, str] = {}
-    for logical in _logical_lines(text, escape):
-        keyword, _, rest = logical.text.partition(" ")
-        keyword = keyword.upper()
-        if not re.fullmatch(r"[A-Z]+", keyword):
-            raise InputError(f"{path}:{logical.line}: not a Dockerfile instruction: {keyword[:40]!r}")
+    for logical in _logical_lines(lines, escape, start, path):
+        keyword, rest = _split_keyword(logical.text)
+        if keyword not in KEYWORDS:
+            word = logical.text.split()[0][:40]
+            raise InputError(f"{path}:{logical.line}: unknown instruction {word!r} (is this a Dockerfile?)")
         flags, args = _split_flags(rest.strip()) if keyword in _FLAG_KEYWORDS else ((), rest.strip())
         instruction = Instruction(
             keyword=keyword,

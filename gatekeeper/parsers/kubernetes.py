@@ -91,7 +91,7 @@ def _container(
         if probe is not None:
             probes.append(probe)
     env = tuple(
-        (str(e.get("name")), str(e.get("value", "")))
+        (str(e.get("name")), "" if e.get("value") is None else str(e["value"]))
         for e in container.get("env") or ()
         if isinstance(e, dict) and "name" in e
     )

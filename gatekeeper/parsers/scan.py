@@ -7,6 +7,7 @@ scanners add fields over time.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,8 @@ _NAMED = {
     "critical": Severity.CRITICAL,
 }
 _SARIF_LEVEL = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.LOW}
+# Trivy's SARIF puts the package facts only in the result message (pkg/report/sarif.go).
+_TRIVY_SARIF_FIELD = re.compile(r"^(Package|Installed Version|Fixed Version): (.*?)\s*$", re.MULTILINE)
 
 
 def _severity(text: Any) -> Severity | None:
@@ -50,6 +53,10 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _trivy(doc: dict[str, Any]) -> Iterator[Vulnerability]:
     for result in doc.get("Results") or ():
         if not isinstance(result, dict):
@@ -73,9 +80,8 @@ def _grype(doc: dict[str, Any]) -> Iterator[Vulnerability]:
     for match in doc.get("matches") or ():
         if not isinstance(match, dict):
             continue
-        vuln = match.get("vulnerability") if isinstance(match.get("vulnerability"), dict) else {}
-        artifact = match.get("artifact") if isinstance(match.get("artifact"), dict) else {}
-        fix = vuln.get("fix") if isinstance(vuln.get("fix"), dict) else {}
+        vuln, artifact = _dict(match.get("vulnerability")), _dict(match.get("artifact"))
+        fix = _dict(vuln.get("fix"))
         fixed = ", ".join(str(v) for v in fix.get("versions") or ()) if fix.get("state") == "fixed" else ""
         yield Vulnerability(
             id=_str(vuln.get("id")),
@@ -93,26 +99,31 @@ def _sarif(doc: dict[str, Any]) -> tuple[str, list[Vulnerability]]:
     for run in doc.get("runs") or ():
         if not isinstance(run, dict):
             continue
-        driver = (run.get("tool") or {}).get("driver") or {}
+        driver = _dict(_dict(run.get("tool")).get("driver"))
         tools.append(_str(driver.get("name")) or "unknown")
-        rules = {r.get("id"): r for r in driver.get("rules") or () if isinstance(r, dict)}
+        rules = {_str(r.get("id")): r for r in driver.get("rules") or () if isinstance(r, dict)}
         for result in run.get("results") or ():
             if not isinstance(result, dict) or result.get("suppressions"):
                 continue
-            rule = rules.get(result.get("ruleId"), {})
-            props = rule.get("properties") or {}
+            rule_id = _str(result.get("ruleId"))
+            rule = _dict(rules.get(rule_id))
+            props = _dict(rule.get("properties"))
             severity = _score_severity(props.get("security-severity")) or _SARIF_LEVEL.get(
-                _str(result.get("level")) or _str((rule.get("defaultConfiguration") or {}).get("level"))
+                _str(result.get("level")) or _str(_dict(rule.get("defaultConfiguration")).get("level"))
             )
-            message = _str((result.get("message") or {}).get("text"))
+            message = _str(_dict(result.get("message")).get("text"))
+            fields = dict(_TRIVY_SARIF_FIELD.findall(message))
+            title = _str(_dict(rule.get("shortDescription")).get("text")) or (
+                message.splitlines()[0] if message else ""
+            )
             found.append(
                 Vulnerability(
-                    id=_str(result.get("ruleId")) or "unknown",
-                    package=_str((result.get("properties") or {}).get("package")),
-                    installed="",
-                    fixed="",
+                    id=rule_id or "unknown",
+                    package=_str(_dict(result.get("properties")).get("package")) or fields.get("Package", ""),
+                    installed=fields.get("Installed Version", ""),
+                    fixed=fields.get("Fixed Version", ""),
                     severity=severity,
-                    title=message.splitlines()[0][:200] if message else "",
+                    title=title[:200],
                 )
             )
     return "sarif:" + ",".join(tools), found
@@ -130,11 +141,9 @@ def parse(text: str, path: str) -> ScanReport:
             path, "trivy", _str(doc.get("ArtifactName")), tuple(_trivy(doc)), _str(doc.get("CreatedAt"))
         )
     if "matches" in doc and isinstance(doc.get("matches"), list):
-        source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
-        target = source.get("target")
+        target = _dict(doc.get("source")).get("target")
         artifact = _str(target.get("userInput")) if isinstance(target, dict) else _str(target)
-        descriptor = doc.get("descriptor") if isinstance(doc.get("descriptor"), dict) else {}
-        created = _str(descriptor.get("timestamp"))
+        created = _str(_dict(doc.get("descriptor")).get("timestamp"))
         return ScanReport(path, "grype", artifact, tuple(_grype(doc)), created)
     if isinstance(doc.get("runs"), list) and str(doc.get("version", "")).startswith("2."):
         scanner, vulns = _sarif(doc)

@@ -110,6 +110,17 @@ def _parser() -> argparse.ArgumentParser:
     files.add_argument("--no-discover", action="store_true", help="use only the files given")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
+    lint = sub.add_parser(
+        "lint", help="judge Dockerfiles and runtime config without an image (pre-commit, early CI)"
+    )
+    lint.add_argument("files", nargs="*", help="Dockerfiles, compose files and Kubernetes manifests")
+    lint.add_argument("-p", "--policy", action="append", default=[], help="policy file or builtin:NAME")
+    lint.add_argument("--k8s", action="append", default=[], metavar="FILE|DIR", help="Kubernetes manifests")
+    lint.add_argument("--fail-on", type=_severity, help="override the policy's fail_on threshold")
+    lint.add_argument("--format", default="console", choices=sorted(all_reporters()), help="stdout format")
+    lint.add_argument("--policy-cache", metavar="DIR", help="cache for remote policies")
+    lint.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
     rules = sub.add_parser("rules", help="list the rule catalogue")
     rules.add_argument("--format", choices=("table", "json"), default="table")
 
@@ -331,8 +342,56 @@ def _policy_init(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def classify(files: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
+    """(Dockerfiles, compose files, Kubernetes manifests) by file name."""
+    dockerfiles, composes, manifests = [], [], []
+    for path in files:
+        name = Path(path).name.lower()
+        if name.startswith(("dockerfile", "containerfile")) or name.endswith(".dockerfile"):
+            dockerfiles.append(path)
+        elif name.startswith(("compose", "docker-compose")) and name.endswith((".yml", ".yaml")):
+            composes.append(path)
+        elif name.endswith((".yml", ".yaml")):
+            manifests.append(path)
+    return dockerfiles, composes, manifests
+
+
+def _cmd_lint(args: argparse.Namespace) -> int:
+    """One run per Dockerfile (with every runtime file), or one run for runtime files alone."""
+    dockerfiles, composes, manifests = classify(args.files)
+    manifests += args.k8s
+    if not args.files and not args.k8s:
+        dockerfiles = ["Dockerfile"] if Path("Dockerfile").is_file() else []
+    if not (dockerfiles or composes or manifests):
+        sys.stdout.write("gatekeeper lint: no Dockerfile, compose file or manifest to judge\n")
+        return ExitCode.OK
+    policies = args.policy or ([REPO_POLICY] if Path(REPO_POLICY).is_file() else [])
+    worst = ExitCode.OK
+    for dockerfile in dockerfiles or [None]:
+        inputs = InputOptions(
+            dockerfile=dockerfile,
+            context=str(Path(dockerfile).parent) if dockerfile else None,
+            compose=tuple(composes),
+            k8s=tuple(manifests),
+            discover=False,
+        )
+        report = api.check(
+            None,
+            policies=policies,
+            fail_on=args.fail_on,
+            options=SourceOptions(environ=dict(os.environ)),
+            inputs=inputs,
+            policy_cache=args.policy_cache,
+        )
+        color = _use_color(args.color, sys.stdout)
+        sys.stdout.write(all_reporters()[args.format].render(report, RenderOptions(color=color)))
+        worst = max(worst, _exit_code(report, warn_only=False))
+    return worst
+
+
 COMMANDS = {
     "check": _cmd_check,
+    "lint": _cmd_lint,
     "rules": _cmd_rules,
     "explain": _cmd_explain,
     "policy": _cmd_policy,

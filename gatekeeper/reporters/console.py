@@ -35,8 +35,12 @@ def render(report: Report, options: RenderOptions) -> str:
     s = report.subject
     size = f", {format_size(s.size)}" if s.size is not None else ""
     digest = s.digest.split(":")[-1][:12] if s.digest else "?"
-    out.append(f"gatekeeper {report.version}: {s.reference}")
-    out.append(f"  {s.source}, {digest}, {s.platform}, {s.layers} layers{size}")
+    if s.reference:
+        out.append(f"gatekeeper {report.version}: {s.reference}")
+        layers = f"{s.layers} layer{'s' if s.layers != 1 else ''}"
+        out.append(f"  {s.source}, {digest}, {s.platform}, {layers}{size}")
+    else:
+        out.append(f"gatekeeper {report.version}: no image, judging the repository files only")
     origins = ", ".join(origin for origin, _ in report.policy.sources) or report.policy.name
     profile = f", profile {report.profile}" if report.profile else ""
     out.append(f"  policy {origins}{profile}, fails on {report.policy.fail_on.label} and above")

@@ -142,9 +142,7 @@ def _context(tmp_factory: pytest.TempPathFactory, name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def busybox_images(
-    docker_client: Any, tmp_path_factory: pytest.TempPathFactory
-) -> dict[Builder, BuiltImage]:
+def busybox_images(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[Builder, BuiltImage]:
     """gk-test/busybox:classic and :buildkit, from tests/data/images/busybox/Dockerfile."""
     busybox = static_busybox()
     context = _context(tmp_path_factory, "busybox")
@@ -156,9 +154,7 @@ def busybox_images(
 
 
 @pytest.fixture(scope="session")
-def python_images(
-    docker_client: Any, tmp_path_factory: pytest.TempPathFactory
-) -> dict[Builder, BuiltImage]:
+def python_images(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[Builder, BuiltImage]:
     """gk-test/python-app:classic and :buildkit, FROM local/python:3.11-slim (a local base)."""
     import docker.errors
 
@@ -166,8 +162,7 @@ def python_images(
         docker_client.api.inspect_image(PYTHON_BASE)
     except docker.errors.NotFound:
         unavailable(
-            f"{PYTHON_BASE} is missing; build it: "
-            "bash ../shared/images/make-base-images.sh --only=python"
+            f"{PYTHON_BASE} is missing; build it: bash ../shared/images/make-base-images.sh --only=python"
         )
     context = _context(tmp_path_factory, "python-app")
     return {

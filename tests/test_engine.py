@@ -55,9 +55,11 @@ def test_fingerprint_stable_and_distinct() -> None:
     p = policy(**{"GK-IMG-001": RuleSetting()})
     a = run(p).findings[0].fingerprint
     assert a == run(p).findings[0].fingerprint
-    b = evaluate(
-        Target(image=image(BUSYBOX_LIKE.layers)), p, RULES, subject_key="other", started_at=NOW
-    ).findings[0].fingerprint
+    b = (
+        evaluate(Target(image=image(BUSYBOX_LIKE.layers)), p, RULES, subject_key="other", started_at=NOW)
+        .findings[0]
+        .fingerprint
+    )
     assert a != b
 
 
@@ -71,7 +73,9 @@ def test_checklist_summary() -> None:
 
 
 def test_no_image_skips_image_rules() -> None:
-    report = evaluate(Target(), policy(**{"GK-IMG-001": RuleSetting()}), RULES, subject_key="x", started_at=NOW)
+    report = evaluate(
+        Target(), policy(**{"GK-IMG-001": RuleSetting()}), RULES, subject_key="x", started_at=NOW
+    )
     assert root_result(report).status is Status.SKIPPED
     assert root_result(report).reason == "no image or Dockerfile given"
 

@@ -8,9 +8,13 @@ from gatekeeper import cli
 from gatekeeper.errors import ExitCode
 
 
-def test_policy_show_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_policy_show_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
-    Path("p.yaml").write_text("version: 1\nextends: builtin:strict\nrules:\n  image-size: {options: {max: 1GB}}\n")
+    Path("p.yaml").write_text(
+        "version: 1\nextends: builtin:strict\nrules:\n  image-size: {options: {max: 1GB}}\n"
+    )
     assert cli.main(["policy", "show", "--origin", "-p", "p.yaml"]) == ExitCode.OK
     out = capsys.readouterr().out
     assert "# sources: builtin:default, builtin:strict, p.yaml" in out
@@ -19,15 +23,21 @@ def test_policy_show_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     assert "  GK-IMG-001:  # runs-as-root" in out
 
 
-def test_policy_show_profile_by_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_policy_show_profile_by_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
-    Path(".gatekeeper.yaml").write_text("version: 1\nprofiles:\n  prod: {match: ['*:prod'], fail_on: critical}\n")
+    Path(".gatekeeper.yaml").write_text(
+        "version: 1\nprofiles:\n  prod: {match: ['*:prod'], fail_on: critical}\n"
+    )
     assert cli.main(["policy", "show", "--image", "app:prod"]) == ExitCode.OK
     out = capsys.readouterr().out
     assert "# profile: prod" in out and "fail_on: critical" in out
 
 
-def test_policy_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_policy_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert cli.main(["policy", "init"]) == ExitCode.OK
     assert cli.main(["policy", "validate", ".gatekeeper.yaml"]) == ExitCode.OK

@@ -73,7 +73,9 @@ def test_inline_waivers_stay_forbidden(tmp_path: Path) -> None:
 
 
 def test_org_may_tune_its_own_locked_rule_in_the_same_file(tmp_path: Path) -> None:
-    (tmp_path / "org.yaml").write_text(ORG + "profiles:\n  dev:\n    match: ['*:dev']\n    rules:\n      runs-as-root: {severity: low}\n")
+    (tmp_path / "org.yaml").write_text(
+        ORG + "profiles:\n  dev:\n    match: ['*:dev']\n    rules:\n      runs-as-root: {severity: low}\n"
+    )
     policy = load_policy([str(tmp_path / "org.yaml")], RULES, image_names=["app:dev"])
     assert policy.profile == "dev"
     assert policy.rules["GK-IMG-001"].severity is Severity.LOW

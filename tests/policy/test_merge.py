@@ -57,8 +57,17 @@ def test_semantics() -> None:
 
 def test_profiles_merge_by_name() -> None:
     base = {"profiles": {"prod": {"match": ["*:prod"], "rules": {"A": {"severity": "high"}}}}}
-    top = {"profiles": {"prod": {"fail_on": "low", "rules": {"A": {"options": {"max": 1}}}}, "dev": {"match": ["*:dev"]}}}
+    top = {
+        "profiles": {
+            "prod": {"fail_on": "low", "rules": {"A": {"options": {"max": 1}}}},
+            "dev": {"match": ["*:dev"]},
+        }
+    }
     assert merge(base, top)["profiles"] == {
-        "prod": {"match": ["*:prod"], "fail_on": "low", "rules": {"A": {"severity": "high", "options": {"max": 1}}}},
+        "prod": {
+            "match": ["*:prod"],
+            "fail_on": "low",
+            "rules": {"A": {"severity": "high", "options": {"max": 1}}},
+        },
         "dev": {"match": ["*:dev"]},
     }

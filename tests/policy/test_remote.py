@@ -19,7 +19,9 @@ RULES = all_rules()
 
 
 def fetcher(tmp_path: Path, **environ: str) -> Fetcher:
-    return Fetcher(tmp_path / "cache", {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **environ}, timeout=20)
+    return Fetcher(
+        tmp_path / "cache", {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **environ}, timeout=20
+    )
 
 
 def team(tmp_path: Path, extends: str, body: str = "", name: str = "team.yaml") -> str:
@@ -29,8 +31,12 @@ def team(tmp_path: Path, extends: str, body: str = "", name: str = "team.yaml") 
 
 
 def test_git_file_tags(tmp_path: Path, policy_repo: PolicyRepo) -> None:
-    v1 = load_policy([team(tmp_path, f"{policy_repo.file_url}@v1#base.yaml")], RULES, fetcher=fetcher(tmp_path))
-    v2 = load_policy([team(tmp_path, f"{policy_repo.file_url}@v2#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+    v1 = load_policy(
+        [team(tmp_path, f"{policy_repo.file_url}@v1#base.yaml")], RULES, fetcher=fetcher(tmp_path)
+    )
+    v2 = load_policy(
+        [team(tmp_path, f"{policy_repo.file_url}@v2#base.yaml")], RULES, fetcher=fetcher(tmp_path)
+    )
     assert (v1.fail_on, v2.fail_on) == (Severity.HIGH, Severity.MEDIUM)
     remote = v1.sources[1]
     assert remote.origin == f"{policy_repo.file_url}@v1#base.yaml"
@@ -39,11 +45,15 @@ def test_git_file_tags(tmp_path: Path, policy_repo: PolicyRepo) -> None:
     assert [s.origin for s in v1.sources] == ["builtin:default", remote.origin, str(tmp_path / "team.yaml")]
 
 
-def test_git_daemon_branch_commit_and_relative_extends(tmp_path: Path, policy_repo: PolicyRepo, git_daemon: str) -> None:
+def test_git_daemon_branch_commit_and_relative_extends(
+    tmp_path: Path, policy_repo: PolicyRepo, git_daemon: str
+) -> None:
     url = f"git+{git_daemon}policies.git"
     on_main = load_policy([team(tmp_path, f"{url}@main#base.yaml")], RULES, fetcher=fetcher(tmp_path))
     assert on_main.fail_on is Severity.MEDIUM
-    pinned = load_policy([team(tmp_path, f"{url}@{policy_repo.v1_commit}#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+    pinned = load_policy(
+        [team(tmp_path, f"{url}@{policy_repo.v1_commit}#base.yaml")], RULES, fetcher=fetcher(tmp_path)
+    )
     assert pinned.fail_on is Severity.HIGH
     prod = load_policy([team(tmp_path, f"{url}@v1#envs/prod.yaml")], RULES, fetcher=fetcher(tmp_path))
     assert [s.origin for s in prod.sources][1:3] == [f"{url}@v1#base.yaml", f"{url}@v1#envs/prod.yaml"]
@@ -51,22 +61,30 @@ def test_git_daemon_branch_commit_and_relative_extends(tmp_path: Path, policy_re
 
 
 def test_git_head_without_ref(tmp_path: Path, policy_repo: PolicyRepo) -> None:
-    policy = load_policy([team(tmp_path, f"{policy_repo.file_url}#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+    policy = load_policy(
+        [team(tmp_path, f"{policy_repo.file_url}#base.yaml")], RULES, fetcher=fetcher(tmp_path)
+    )
     assert policy.fail_on is Severity.MEDIUM
 
 
 def test_git_errors(tmp_path: Path, policy_repo: PolicyRepo) -> None:
     with pytest.raises(PolicyError, match="no file 'nope.yaml' in the repository at v1"):
-        load_policy([team(tmp_path, f"{policy_repo.file_url}@v1#nope.yaml")], RULES, fetcher=fetcher(tmp_path))
+        load_policy(
+            [team(tmp_path, f"{policy_repo.file_url}@v1#nope.yaml")], RULES, fetcher=fetcher(tmp_path)
+        )
     with pytest.raises(PolicyError, match=r"cannot fetch .*@v9.*and there is no cached copy"):
-        load_policy([team(tmp_path, f"{policy_repo.file_url}@v9#base.yaml")], RULES, fetcher=fetcher(tmp_path))
+        load_policy(
+            [team(tmp_path, f"{policy_repo.file_url}@v9#base.yaml")], RULES, fetcher=fetcher(tmp_path)
+        )
     with pytest.raises(PolicyError, match="needs #path"):
         parse_git(f"{policy_repo.file_url}@v1")
     with pytest.raises(PolicyError, match="needs #path"):
         parse_git(f"{policy_repo.file_url}@v1#../etc/passwd")
 
 
-def test_git_offline_uses_cache(tmp_path: Path, policy_repo: PolicyRepo, caplog: pytest.LogCaptureFixture) -> None:
+def test_git_offline_uses_cache(
+    tmp_path: Path, policy_repo: PolicyRepo, caplog: pytest.LogCaptureFixture
+) -> None:
     spec = team(tmp_path, f"{policy_repo.file_url}@v1#base.yaml")
     load_policy([spec], RULES, fetcher=fetcher(tmp_path))
     moved = policy_repo.bare.with_name("moved.git")
@@ -83,7 +101,11 @@ def test_git_offline_uses_cache(tmp_path: Path, policy_repo: PolicyRepo, caplog:
 
 def test_parse_git_ssh_user() -> None:
     spec = parse_git("git+ssh://git@git.example.com/platform/policies.git@v3#prod.yaml")
-    assert (spec.url, spec.ref, spec.path) == ("ssh://git@git.example.com/platform/policies.git", "v3", "prod.yaml")
+    assert (spec.url, spec.ref, spec.path) == (
+        "ssh://git@git.example.com/platform/policies.git",
+        "v3",
+        "prod.yaml",
+    )
     bare = parse_git("git+ssh://git@git.example.com/platform/policies.git#prod.yaml")
     assert (bare.url, bare.ref) == ("ssh://git@git.example.com/platform/policies.git", "")
 
@@ -95,7 +117,11 @@ def test_https_with_ca_bundle_and_pin(tmp_path: Path, https_server: Server, tls:
     policy = load_policy([team(tmp_path, f"{https_server.url}org.yaml#sha256={digest}")], RULES, fetcher=f)
     assert policy.fail_on is Severity.HIGH
     with pytest.raises(PolicyError, match="but the pin says sha256:" + "0" * 64):
-        load_policy([team(tmp_path, f"{https_server.url}org.yaml#sha256={'0' * 64}")], RULES, fetcher=fetcher(tmp_path / "x", REQUESTS_CA_BUNDLE=str(tls.ca)))
+        load_policy(
+            [team(tmp_path, f"{https_server.url}org.yaml#sha256={'0' * 64}")],
+            RULES,
+            fetcher=fetcher(tmp_path / "x", REQUESTS_CA_BUNDLE=str(tls.ca)),
+        )
 
 
 def test_https_untrusted_certificate(tmp_path: Path, https_server: Server) -> None:
@@ -104,7 +130,9 @@ def test_https_untrusted_certificate(tmp_path: Path, https_server: Server) -> No
         load_policy([team(tmp_path, f"{https_server.url}org.yaml")], RULES, fetcher=fetcher(tmp_path))
 
 
-def test_http_loopback_relative_404_and_offline(tmp_path: Path, http_server: Server, caplog: pytest.LogCaptureFixture) -> None:
+def test_http_loopback_relative_404_and_offline(
+    tmp_path: Path, http_server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
     (http_server.root / "org").mkdir()
     (http_server.root / "org" / "base.yaml").write_text(BASE_V2)
     (http_server.root / "org" / "prod.yaml").write_text("version: 1\nextends: [base.yaml]\nfail_on: low\n")
@@ -113,7 +141,11 @@ def test_http_loopback_relative_404_and_offline(tmp_path: Path, http_server: Ser
     assert policy.fail_on is Severity.LOW
     assert policy.sources[1].origin == f"{http_server.url}org/base.yaml"
     with pytest.raises(PolicyError, match="HTTP 404"):
-        load_policy([team(tmp_path, f"{http_server.url}missing.yaml", name="m.yaml")], RULES, fetcher=fetcher(tmp_path))
+        load_policy(
+            [team(tmp_path, f"{http_server.url}missing.yaml", name="m.yaml")],
+            RULES,
+            fetcher=fetcher(tmp_path),
+        )
     http_server.stop()
     with caplog.at_level(logging.WARNING, logger="gatekeeper"):
         cached = load_policy([spec], RULES, fetcher=fetcher(tmp_path))
@@ -134,10 +166,14 @@ def test_pinned_cached_copy_needs_no_network(tmp_path: Path, http_server: Server
 
 def test_plain_http_refused_off_loopback(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="fetched over https only"):
-        load_policy([team(tmp_path, "http://policies.example.com/org.yaml")], RULES, fetcher=fetcher(tmp_path))
+        load_policy(
+            [team(tmp_path, "http://policies.example.com/org.yaml")], RULES, fetcher=fetcher(tmp_path)
+        )
 
 
 def test_remote_policy_validated_with_its_origin(tmp_path: Path, http_server: Server) -> None:
     (http_server.root / "bad.yaml").write_text("version: 1\nrules:\n  runs-as-rot: {}\n")
-    with pytest.raises(PolicyError, match=rf"^{http_server.url}bad.yaml:3:3: rules.runs-as-rot: unknown rule"):
+    with pytest.raises(
+        PolicyError, match=rf"^{http_server.url}bad.yaml:3:3: rules.runs-as-rot: unknown rule"
+    ):
         load_policy([team(tmp_path, f"{http_server.url}bad.yaml")], RULES, fetcher=fetcher(tmp_path))

@@ -77,9 +77,21 @@ def test_waiver_paths(work: Path) -> None:
     ("line", "code", "problem"),
     [
         ('# gatekeeper: waive runs-as-root reason="legacy base" expires=2099-01-01', ExitCode.OK, None),
-        ('# gatekeeper: waive runs-as-root reason="legacy base"', ExitCode.GATE_FAILED, "a waiver needs expires=YYYY-MM-DD"),
-        ('# gatekeeper: waive runs-as-rot reason="x y z" expires=2099-01-01', ExitCode.GATE_FAILED, "unknown rule 'runs-as-rot'"),
-        ("# gatekeeper: waive runs-as-root expires=2099-01-01", ExitCode.GATE_FAILED, "a waiver needs a reason"),
+        (
+            '# gatekeeper: waive runs-as-root reason="legacy base"',
+            ExitCode.GATE_FAILED,
+            "a waiver needs expires=YYYY-MM-DD",
+        ),
+        (
+            '# gatekeeper: waive runs-as-rot reason="x y z" expires=2099-01-01',
+            ExitCode.GATE_FAILED,
+            "unknown rule 'runs-as-rot'",
+        ),
+        (
+            "# gatekeeper: waive runs-as-root expires=2099-01-01",
+            ExitCode.GATE_FAILED,
+            "a waiver needs a reason",
+        ),
     ],
 )
 def test_inline_waivers(work: Path, line: str, code: int, problem: str | None) -> None:
@@ -98,7 +110,9 @@ def test_inline_waivers(work: Path, line: str, code: int, problem: str | None) -
 
 
 def test_inline_waivers_forbidden_by_policy(work: Path) -> None:
-    (work / "Dockerfile").write_text('FROM busybox:1.36\n# gatekeeper: waive runs-as-root reason="legacy" expires=2099-01-01\n')
+    (work / "Dockerfile").write_text(
+        'FROM busybox:1.36\n# gatekeeper: waive runs-as-root reason="legacy" expires=2099-01-01\n'
+    )
     (work / "p.yaml").write_text("version: 1\nextends: builtin:default\nallow_inline_waivers: false\n")
     code, doc = run("--dockerfile", "Dockerfile", "--policy", "p.yaml")
     assert code == ExitCode.GATE_FAILED
@@ -106,10 +120,14 @@ def test_inline_waivers_forbidden_by_policy(work: Path) -> None:
     assert messages == ["Line 2: inline waivers are not allowed by the policy."]
 
 
-def test_waiver_without_reason_or_expiry_is_invalid_policy(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_waiver_without_reason_or_expiry_is_invalid_policy(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (work / "p.yaml").write_text("version: 1\nwaivers:\n  - {rule: runs-as-root, expires: 2099-01-01}\n")
     assert cli.main(["check", "docker-archive:app.tar", "--policy", "p.yaml"]) == ExitCode.USAGE
     assert "waivers.0: 'reason' is required" in capsys.readouterr().err
-    (work / "p.yaml").write_text("version: 1\nwaivers:\n  - {rule: runs-as-root, reason: legacy, expires: 2099-02-30}\n")
+    (work / "p.yaml").write_text(
+        "version: 1\nwaivers:\n  - {rule: runs-as-root, reason: legacy, expires: 2099-02-30}\n"
+    )
     assert cli.main(["check", "docker-archive:app.tar", "--policy", "p.yaml"]) == ExitCode.USAGE
     assert "'2099-02-30' is not a valid date" in capsys.readouterr().err

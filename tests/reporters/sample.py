@@ -84,9 +84,7 @@ def sample_report() -> Report:
             layers=4,
             created="2026-01-01T00:00:00Z",
         ),
-        policy=PolicyInfo(
-            "builtin:default", Severity.MEDIUM, (("builtin:default", "sha256:" + "e" * 64),)
-        ),
+        policy=PolicyInfo("builtin:default", Severity.MEDIUM, (("builtin:default", "sha256:" + "e" * 64),)),
         results=results,
         checklist=checklist(results),
         started_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),

@@ -30,9 +30,7 @@ from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
 
 CONFIG = Request(Need.CONFIG)
 SIZES = Request(Need.CONFIG | Need.SIZES)
-WANTED = ContentWanted(
-    frozenset({"/etc/passwd", "/etc/group", "/data/original.txt", "/data/hardlink.txt"})
-)
+WANTED = ContentWanted(frozenset({"/etc/passwd", "/etc/group", "/data/original.txt", "/data/hardlink.txt"}))
 FILES = Request(Need.CONFIG | Need.FILESYSTEM, WANTED)
 BUILDERS: tuple[Builder, ...] = ("classic", "buildkit")
 
@@ -76,9 +74,7 @@ def symlink_bytes(files: FileIndex, layer: int) -> int:
     """Symlink target bytes in one layer (live and shadowed versions)."""
     entries = [*files.files.values(), *(s.entry for s in files.shadowed)]
     return sum(
-        len(e.link_target.encode())
-        for e in entries
-        if e.layer == layer and e.type is FileType.SYMLINK
+        len(e.link_target.encode()) for e in entries if e.layer == layer and e.type is FileType.SYMLINK
     )
 
 
@@ -231,9 +227,7 @@ def test_chunk_reader_reads_across_chunks(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module", params=BUILDERS)
-def busybox(
-    request: pytest.FixtureRequest, busybox_images: dict[Builder, BuiltImage]
-) -> BuiltImage:
+def busybox(request: pytest.FixtureRequest, busybox_images: dict[Builder, BuiltImage]) -> BuiltImage:
     builder: Builder = request.param
     return busybox_images[builder]
 
@@ -370,9 +364,7 @@ def test_filesystem_read(busybox: BuiltImage, docker_client: Any) -> None:
 def test_unknown_image(docker_client: Any) -> None:
     with pytest.raises(ImageNotFound) as caught:
         read("docker-daemon:gk-test/no-such-image:nope", CONFIG)
-    assert (
-        str(caught.value) == "gk-test/no-such-image:nope: no such image in the local Docker engine"
-    )
+    assert str(caught.value) == "gk-test/no-such-image:nope: no such image in the local Docker engine"
 
 
 @pytest.mark.docker
@@ -466,9 +458,7 @@ def test_registry_source_agrees_with_the_daemon(busybox: BuiltImage, pushed: str
     assert remote.config_digest == busybox.image_id
     assert remote.compressed_size is not None
     config_only = read(f"docker://{pushed}", CONFIG)
-    assert comparable(config_only, sizes=False) == comparable(
-        read(busybox.daemon_ref, CONFIG), sizes=False
-    )
+    assert comparable(config_only, sizes=False) == comparable(read(busybox.daemon_ref, CONFIG), sizes=False)
 
 
 # ---------------------------------------------------------------- a Debian-based image

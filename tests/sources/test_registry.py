@@ -154,9 +154,7 @@ class FakeRegistry:
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self.port = int(self._server.server_address[1])
         self.host = f"127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.01,), daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
         self._thread.start()
 
     def close(self) -> None:
@@ -697,9 +695,7 @@ def test_missing_helper_falls_back_to_auths_with_a_warning(
 def test_failing_helper_means_anonymous_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bin_dir = write_helper(
-        tmp_path, "broken", "import sys\nprint('keychain locked')\nsys.exit(3)\n"
-    )
+    bin_dir = write_helper(tmp_path, "broken", "import sys\nprint('keychain locked')\nsys.exit(3)\n")
     environ = docker_config(tmp_path, {"credsStore": "broken"}) | {"PATH": bin_dir}
     with caplog.at_level(logging.WARNING, logger="gatekeeper"):
         assert find_credentials("h.io", environ) is None
@@ -982,9 +978,7 @@ def test_bearer_wrong_password(fake: FakeRegistry, tmp_path: Path) -> None:
 def test_credential_helper_on_path(fake: FakeRegistry, tmp_path: Path) -> None:
     fake.push("app", oci_blobs(IMAGE))
     fake.behaviour.auth, fake.behaviour.login_required = "bearer", True
-    bin_dir = write_helper(
-        tmp_path, "test", HELPER.format(server=fake.host, user=USER, secret=PASSWORD)
-    )
+    bin_dir = write_helper(tmp_path, "test", HELPER.format(server=fake.host, user=USER, secret=PASSWORD))
     environ = docker_config(tmp_path, {"credsStore": "test"}) | {"PATH": bin_dir}
     assert read(fake, opts=options(environ)).config.user == "10001"
 
@@ -1129,9 +1123,7 @@ def test_connection_refused(fake: FakeRegistry) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     ref = ImageRef("docker", f"127.0.0.1:{port}/app:latest")
-    with pytest.raises(
-        RegistryError, match=r"cannot reach 127\.0\.0\.1:\d+ \(.*\) after 2 attempts"
-    ):
+    with pytest.raises(RegistryError, match=r"cannot reach 127\.0\.0\.1:\d+ \(.*\) after 2 attempts"):
         open_registry(ref, CONFIG_ONLY, options(), retry=RetryPolicy(2, 0.0))
 
 

@@ -59,9 +59,7 @@ def _layers(ready: bool) -> list[tuple[str, bytes]]:
         ("app/main.py", "file", b"print('hello from the example service')\n", 0o644),
     ]
     if ready:
-        app_files.append(
-            ("app/healthcheck", "file", b"#!/bin/sh\nexec python3 -c 'print(1)'\n", 0o755)
-        )
+        app_files.append(("app/healthcheck", "file", b"#!/bin/sh\nexec python3 -c 'print(1)'\n", 0o755))
     app = _tar(app_files)
     layers = [("/bin/sh -c #(nop) ADD file:example-rootfs in / ", base)]
     layers.append(("COPY . /app # buildkit", app))
@@ -84,7 +82,9 @@ def _layers(ready: bool) -> list[tuple[str, bytes]]:
 def build(path: str, ready: bool) -> None:
     layers = _layers(ready)
     diff_ids = ["sha256:" + hashlib.sha256(data).hexdigest() for _, data in layers]
-    history = [{"created_by": cmd, "created": "2026-01-01T00:00:00Z"} for cmd, _ in layers]
+    history: list[dict[str, object]] = [
+        {"created_by": cmd, "created": "2026-01-01T00:00:00Z"} for cmd, _ in layers
+    ]
     config: dict[str, object] = {
         "Env": [f"PATH={PATH}", "PYTHONUNBUFFERED=1"],
         "WorkingDir": "/app",

@@ -366,8 +366,9 @@ def _cmd_lint(args: argparse.Namespace) -> int:
         sys.stdout.write("gatekeeper lint: no Dockerfile, compose file or manifest to judge\n")
         return ExitCode.OK
     policies = args.policy or ([REPO_POLICY] if Path(REPO_POLICY).is_file() else [])
-    worst = ExitCode.OK
-    for dockerfile in dockerfiles or [None]:
+    worst = int(ExitCode.OK)
+    runs: list[str | None] = list(dockerfiles) or [None]
+    for dockerfile in runs:
         inputs = InputOptions(
             dockerfile=dockerfile,
             context=str(Path(dockerfile).parent) if dockerfile else None,

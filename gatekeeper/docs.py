@@ -15,7 +15,7 @@ from gatekeeper.rules import all_rules
 
 
 def _options(rule: Rule[Any]) -> list[str]:
-    if not dataclasses.fields(rule.options):  # type: ignore[arg-type]
+    if not dataclasses.fields(rule.options):
         return []
     schema = option_schema(rule.options)
     lines = ["", "| option | type | default |", "|---|---|---|"]
@@ -57,7 +57,8 @@ def render() -> str:
     for rule in rules:
         enabled = "always on" if rule.default_enabled else defaults.get(rule.name, "off")
         out.append(
-            f"| {rule.id} | [`{rule.name}`](#{rule.name}) | {rule.checklist.value} | {rule.severity.label} | {enabled} |"
+            f"| {rule.id} | [`{rule.name}`](#{rule.name}) | {rule.checklist.value} "
+            f"| {rule.severity.label} | {enabled} |"
         )
     for item in Checklist:
         members = [r for r in rules if r.checklist is item]

@@ -150,7 +150,9 @@ def test_unexpected_exception_exit_4(
     def boom(*_: object, **__: object) -> Any:
         raise ZeroDivisionError("bug")
 
-    monkeypatch.setattr(cli.api, "check", boom)
+    from gatekeeper import api
+
+    monkeypatch.setattr(api, "check", boom)
     assert run("check", good) == ExitCode.INTERNAL
     assert "this is a bug in gatekeeper" in capsys.readouterr().err
 

@@ -112,7 +112,7 @@ def _parse(origin: str, path: Path | None, raw: bytes, resolved: str) -> _Doc:
     try:
         text = raw.decode("utf-8")
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except UnicodeDecodeError:
         raise PolicyError(f"{origin}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
@@ -315,7 +315,8 @@ class _Resolver:
         if own.get("allow_inline_waivers") is True and state.inline_off_by:
             raise doc.error(
                 ["allow_inline_waivers"],
-                f"inline waivers are forbidden by {state.inline_off_by}; a policy extending it cannot allow them",
+                f"inline waivers are forbidden by {state.inline_off_by}; "
+                "a policy extending it cannot allow them",
             )
         if own.get("allow_inline_waivers") is False:
             state.inline_off_by = state.inline_off_by or doc.where(["allow_inline_waivers"])
@@ -402,7 +403,7 @@ def select_profile(doc: Mapping[str, Any], names: Iterable[str], wanted: str | N
     candidates = list(names)
     for name, profile in profiles.items():
         if any(fnmatch.fnmatchcase(c, pattern) for pattern in profile.get("match", ()) for c in candidates):
-            return name
+            return str(name)
     return ""
 
 

@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ class Runner:
             expr = match.group(1)
             if expr.startswith("inputs."):
                 name = expr[len("inputs.") :]
-                default = ACTION["inputs"][name].get("default", "")
+                default = str(ACTION["inputs"][name].get("default", ""))
                 return self.inputs.get(name, default)
             if expr == "github.action_path":
                 return str(REPO)
@@ -76,7 +76,7 @@ class Runner:
         return _EXPR.sub(value, text)
 
     def condition(self, text: str) -> bool:
-        left, op, right = text.partition("!=")
+        left, _, right = text.partition("!=")
         return self.expression("${{ " + left.strip() + " }}", {}) != right.strip().strip("'")
 
     def run(self) -> tuple[int, str, dict[str, str], str]:
@@ -132,14 +132,14 @@ ROOT = Image(layers=BUSYBOX_LIKE.layers, config=dict(GOOD.config, User=""))
 
 
 @pytest.fixture(scope="module")
-def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One RUNNER_TEMP for the module; the install step runs once here, for real."""
     temp = tmp_path_factory.mktemp("runner")
     work = tmp_path_factory.mktemp("install-work")
     code, log, _, _ = Runner(work, temp, {"image": "docker-archive:none.tar"}, install=True).run()
     assert code == 3, log  # installed, then the check ran and could not read the (missing) image
     assert "gatekeeper 0.1.0" in log
-    yield temp
+    return temp
 
 
 def workspace(tmp_path: Path, image: Image) -> Path:

@@ -26,13 +26,18 @@ class _GitLabLoader(yaml.SafeLoader):
     """GitLab's `!reference [job, key]` tag read as a plain list, as check-jsonschema does."""
 
 
-_GitLabLoader.add_constructor("!reference", lambda loader, node: loader.construct_sequence(node))  # type: ignore[arg-type,union-attr]
+def _reference(loader: yaml.SafeLoader, node: yaml.Node) -> list[Any]:
+    assert isinstance(node, yaml.SequenceNode)
+    return loader.construct_sequence(node)
+
+
+_GitLabLoader.add_constructor("!reference", _reference)
 
 
 def load(path: Path) -> tuple[dict[str, Any], str]:
     """(spec header, the job document text) of a component file."""
     header, _, body = path.read_text().partition("\n---\n")
-    spec = yaml.load(header, Loader=_GitLabLoader)  # noqa: S506 - a SafeLoader subclass
+    spec = yaml.load(header, Loader=_GitLabLoader)
     return spec, body
 
 
@@ -51,7 +56,7 @@ def interpolate(body: str, spec: dict[str, Any], given: dict[str, str]) -> dict[
             else str(inputs[name]["default"])
         )
 
-    doc: dict[str, Any] = yaml.load(_INPUT.sub(value, body), Loader=_GitLabLoader)  # noqa: S506
+    doc: dict[str, Any] = yaml.load(_INPUT.sub(value, body), Loader=_GitLabLoader)
     return doc
 
 
@@ -73,7 +78,7 @@ def test_component_is_valid(path: Path, schema: dict[str, Any]) -> None:
     given = {name: f"x-{name}" for name, i in spec["spec"]["inputs"].items() if "default" not in i}
     job = interpolate(body, spec, given)
     assert list(validator.iter_errors(job)) == []
-    [(name, definition)] = job.items()
+    [(_, definition)] = job.items()
     assert definition["artifacts"]["when"] == "always"
     assert set(definition["artifacts"]["reports"]) == {"junit", "codequality"}
 
@@ -133,6 +138,7 @@ def project(tmp_path: Path, user: str) -> Path:
 def job_for(inputs: dict[str, str]) -> dict[str, Any]:
     spec, body = load(REPO / "templates" / "gatekeeper.yml")
     [(_, job)] = interpolate(body, spec, {"package": str(REPO), **inputs}).items()
+    assert isinstance(job, dict)
     return job
 
 

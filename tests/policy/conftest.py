@@ -25,8 +25,9 @@ GIT_ENV = {
     "PATH": "/usr/bin:/bin",
 }
 
-BASE_V1 = "version: 1\nextends: [builtin:default]\nfail_on: high\nrules:\n  runs-as-root: {severity: critical, locked: true}\n"
-BASE_V2 = "version: 1\nextends: [builtin:default]\nfail_on: medium\nrules:\n  runs-as-root: {severity: critical, locked: true}\n"
+_LOCKED = "rules:\n  runs-as-root: {severity: critical, locked: true}\n"
+BASE_V1 = "version: 1\nextends: [builtin:default]\nfail_on: high\n" + _LOCKED
+BASE_V2 = "version: 1\nextends: [builtin:default]\nfail_on: medium\n" + _LOCKED
 PROD = "version: 1\nextends: [base.yaml]\nrules:\n  image-size: {options: {max: 100MB}}\n"
 
 
@@ -110,7 +111,7 @@ def git_daemon(policy_repo: PolicyRepo) -> Iterator[str]:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

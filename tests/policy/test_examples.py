@@ -70,7 +70,7 @@ def test_org_locks_hold(tmp_path: Path, org_repo: Path) -> None:
     text = Path(path).read_text().replace("rules:\n", "rules:\n" + weaken)
     Path(path).write_text(text)
     with pytest.raises(
-        PolicyError, match="rule runs-as-root is locked by git\\+file://.*policies/base.yaml:9"
+        PolicyError, match=r"rule runs-as-root is locked by git\+file://.*policies/base\.yaml:9"
     ):
         load_policy([path], RULES, fetcher=fetcher(tmp_path))
 

@@ -68,7 +68,7 @@ def test_git_head_without_ref(tmp_path: Path, policy_repo: PolicyRepo) -> None:
 
 
 def test_git_errors(tmp_path: Path, policy_repo: PolicyRepo) -> None:
-    with pytest.raises(PolicyError, match="no file 'nope.yaml' in the repository at v1"):
+    with pytest.raises(PolicyError, match=r"no file 'nope\.yaml' in the repository at v1"):
         load_policy(
             [team(tmp_path, f"{policy_repo.file_url}@v1#nope.yaml")], RULES, fetcher=fetcher(tmp_path)
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(*args: str) -> tuple[int, dict[str, object]]:
+def run(*args: str) -> tuple[int, dict[str, Any]]:
     code = cli.main(["check", "docker-archive:app.tar", "--no-discover", "--json", "out.json", *args])
     return code, json.loads(Path("out.json").read_text())
 
@@ -38,19 +39,25 @@ def test_waived_finding_passes_and_stays_in_report(work: Path) -> None:
     waiver = "  - {rule: runs-as-root, reason: 'legacy base, JIRA-12', expires: 2099-01-01, owner: team-a}\n"
     code, doc = run("--policy", policy(work, waiver))
     assert code == ExitCode.OK
-    [finding] = [f for f in doc["findings"] if f["rule"] == "runs-as-root"]  # type: ignore[union-attr,index]
+    [finding] = [f for f in doc["findings"] if f["rule"] == "runs-as-root"]
     assert finding["waiver"]["reason"] == "legacy base, JIRA-12"
     assert finding["waiver"]["origin"] == "p.yaml:4"
     assert finding["blocking"] is False
-    assert doc["verdict"]["waived"] == 1  # type: ignore[index]
+    assert doc["verdict"]["waived"] == 1
 
 
 def test_image_glob_scopes_the_waiver(work: Path) -> None:
-    other = "  - {rule: runs-as-root, images: ['registry.example.com/batch/*'], reason: batch, expires: 2099-01-01}\n"
+    other = (
+        "  - {rule: runs-as-root, images: ['registry.example.com/batch/*'], reason: batch, "
+        "expires: 2099-01-01}\n"
+    )
     code, doc = run("--policy", policy(work, other))
     assert code == ExitCode.GATE_FAILED
-    assert [w["rule_id"] for w in doc["unused_waivers"]] == ["GK-IMG-001"]  # type: ignore[union-attr,index]
-    mine = "  - {rule: runs-as-root, images: ['registry.example.com/team/*'], reason: legacy, expires: 2099-01-01}\n"
+    assert [w["rule_id"] for w in doc["unused_waivers"]] == ["GK-IMG-001"]
+    mine = (
+        "  - {rule: runs-as-root, images: ['registry.example.com/team/*'], reason: legacy, "
+        "expires: 2099-01-01}\n"
+    )
     assert run("--policy", policy(work, mine))[0] == ExitCode.OK
 
 
@@ -58,10 +65,10 @@ def test_expired_waiver_fails_the_gate(work: Path, capsys: pytest.CaptureFixture
     waiver = "  - {rule: runs-as-root, reason: legacy base image, expires: 2020-01-31, ticket: OPS-1}\n"
     code, doc = run("--policy", policy(work, waiver))
     assert code == ExitCode.GATE_FAILED
-    rules = {r["name"]: r for r in doc["rules"]}  # type: ignore[union-attr]
+    rules = {r["name"]: r for r in doc["rules"]}
     assert rules["waiver-expired"]["status"] == "failed"
     assert rules["runs-as-root"]["status"] == "failed"
-    expired = [f for f in doc["findings"] if f["rule"] == "waiver-expired"]  # type: ignore[union-attr,index]
+    expired = [f for f in doc["findings"] if f["rule"] == "waiver-expired"]
     assert "expired on 2020-01-31 (reason: legacy base image, OPS-1)" in expired[0]["message"]
     assert expired[0]["location"] == {"artifact": "p.yaml", "line": 4, "pointer": "waivers"}
 
@@ -99,10 +106,10 @@ def test_inline_waivers(work: Path, line: str, code: int, problem: str | None) -
     (work / "only-root.yaml").write_text("version: 1\nrules: {runs-as-root: {}}\n")
     got, doc = run("--dockerfile", "Dockerfile", "--policy", "only-root.yaml")
     assert got == code
-    problems = [f for f in doc["findings"] if f["rule"] == "inline-waiver-invalid"]  # type: ignore[union-attr,index]
+    problems = [f for f in doc["findings"] if f["rule"] == "inline-waiver-invalid"]
     if problem is None:
         assert problems == []
-        [root] = [f for f in doc["findings"] if f["rule"] == "runs-as-root"]  # type: ignore[union-attr,index]
+        [root] = [f for f in doc["findings"] if f["rule"] == "runs-as-root"]
         assert root["waiver"]["origin"] == "Dockerfile:2"
     else:
         assert problem in problems[0]["message"]
@@ -116,7 +123,7 @@ def test_inline_waivers_forbidden_by_policy(work: Path) -> None:
     (work / "p.yaml").write_text("version: 1\nextends: builtin:default\nallow_inline_waivers: false\n")
     code, doc = run("--dockerfile", "Dockerfile", "--policy", "p.yaml")
     assert code == ExitCode.GATE_FAILED
-    messages = [f["message"] for f in doc["findings"] if f["rule"] == "inline-waiver-invalid"]  # type: ignore[union-attr,index]
+    messages = [f["message"] for f in doc["findings"] if f["rule"] == "inline-waiver-invalid"]
     assert messages == ["Line 2: inline waivers are not allowed by the policy."]
 
 

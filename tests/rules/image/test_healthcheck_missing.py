@@ -176,6 +176,9 @@ def test_kubernetes_missing_readiness_ignores_image_healthcheck() -> None:
 
 
 def test_kubernetes_jobs_exempt() -> None:
-    job = "kind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: j, image: app}\n"
+    job = (
+        "kind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n"
+        "      containers:\n        - {name: j, image: app}\n"
+    )
     facts = image([SLIM], Healthcheck=hc("CMD", "/app/health"))
     assert target_violations(RULE, target(facts, workloads=kubernetes.parse(job, "j.yaml"))) == []

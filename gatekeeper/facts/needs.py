@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import functools
+import re
 from dataclasses import dataclass
 
 
@@ -28,7 +30,13 @@ class ContentWanted:
             return False
         if path in self.paths:
             return True
-        return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.patterns)
+        return any(literal in path and regex.match(path) for literal, regex in self._compiled)
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """Each pattern with the longest literal it contains: a cheap `in` test rejects almost
+        every path before the regex runs (this is called for every file of every layer)."""
+        return tuple((_longest_literal(p), re.compile(fnmatch.translate(p))) for p in self.patterns)
 
     def merge(self, other: ContentWanted) -> ContentWanted:
         return ContentWanted(
@@ -36,6 +44,29 @@ class ContentWanted:
             tuple(dict.fromkeys(self.patterns + other.patterns)),
             max(self.max_size, other.max_size),
         )
+
+
+def _longest_literal(pattern: str) -> str:
+    """The longest run of plain characters in an fnmatch pattern (outside `[...]`)."""
+    runs, current, i = [], [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char in "*?":
+            runs.append("".join(current))
+            current = []
+        elif char == "[":
+            end = pattern.find("]", i + 2)
+            if end < 0:
+                current.append(char)
+            else:
+                runs.append("".join(current))
+                current = []
+                i = end
+        else:
+            current.append(char)
+        i += 1
+    runs.append("".join(current))
+    return max(runs, key=len)
 
 
 NOTHING = ContentWanted()

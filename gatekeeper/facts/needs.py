@@ -48,7 +48,9 @@ class ContentWanted:
 
 def _longest_literal(pattern: str) -> str:
     """The longest run of plain characters in an fnmatch pattern (outside `[...]`)."""
-    runs, current, i = [], [], 0
+    runs: list[str] = []
+    current: list[str] = []
+    i = 0
     while i < len(pattern):
         char = pattern[i]
         if char in "*?":

@@ -143,6 +143,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--output", default=REPO_POLICY, help=f"where to write it (default {REPO_POLICY})")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     psub.add_parser("schema", help="print the policy JSON Schema")
+
+    schemas = sub.add_parser("schema", help="print a JSON Schema: the policy file or the JSON report")
+    schemas.add_argument("which", choices=("policy", "report"))
     return parser
 
 
@@ -308,6 +311,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from gatekeeper.reporters import json as json_reporter
+
+    value = schema() if args.which == "policy" else json_reporter.schema()
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
+    return ExitCode.OK
+
+
 def _cmd_policy(args: argparse.Namespace) -> int:
     if args.policy_command == "schema":
         sys.stdout.write(json.dumps(schema(), indent=2) + "\n")
@@ -393,6 +404,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 COMMANDS = {
     "check": _cmd_check,
     "lint": _cmd_lint,
+    "schema": _cmd_schema,
     "rules": _cmd_rules,
     "explain": _cmd_explain,
     "policy": _cmd_policy,

@@ -23,6 +23,7 @@ def test_wheel_contains_policies(tmp_path: Path) -> None:
     for policy in ("default", "strict", "minimal"):
         assert f"gatekeeper/_policies/{policy}.yaml" in names
     assert "gatekeeper/policy/schema.json" in names
+    assert "gatekeeper/reporters/report.schema.json" in names
     assert "gatekeeper/py.typed" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "gatekeeper = gatekeeper.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -99,6 +99,15 @@ def to_v1(report: Report) -> dict[str, Any]:
     }
 
 
+def schema() -> dict[str, Any]:
+    """The JSON Schema of this shape (shipped as gatekeeper/reporters/report.schema.json)."""
+    from importlib import resources
+
+    text = resources.files("gatekeeper.reporters").joinpath("report.schema.json").read_text("utf-8")
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
 def render(report: Report, options: RenderOptions) -> str:
     return json.dumps(to_v1(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

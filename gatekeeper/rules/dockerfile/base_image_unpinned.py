@@ -103,7 +103,15 @@ def check(target: Target, options: Options) -> Iterator[Item]:
         if stage.base_stage is not None or stage.base.lower() == "scratch":
             continue
         if "$" in stage.base:
-            yield Evidence(f"line {stage.line}: FROM {stage.base} (set by a build argument; not judged)")
+            if options.require_digest:
+                yield Violation(
+                    f"FROM {stage.base} (stage {stage.label()!r}) is set by a build argument without "
+                    "a default, so its digest cannot be verified; give the ARG a pinned default.",
+                    Location(dockerfile.path, stage.line, "FROM"),
+                    detail=stage.base,
+                )
+            else:
+                yield Evidence(f"line {stage.line}: FROM {stage.base} (set by a build argument; not judged)")
             continue
         problems = _problems(parse_base(stage.base), options)
         if problems:

@@ -30,8 +30,8 @@ from gatekeeper.rule import Checklist, Evidence, Item, NoOptions, Rule, Violatio
 
 INSTALL = re.compile(
     r"\b(?:npm\s+(?:ci|install|i)\b|yarn(?:\s+install)?(?:\s|$|&&|;)|pnpm\s+(?:install|i)\b"
-    r"|pip3?\s+install\s+(?:[^&;|]*\s)?(?:-r\s*\S+|\.(?:\s|$)|-e\s+\.)"
-    r"|python3?\s+-m\s+pip\s+install\s+(?:[^&;|]*\s)?(?:-r\s*\S+|\.(?:\s|$))"
+    r"|(?:pip3?|python3?\s+-m\s+pip)(?:\s+--?[\w-]+(?:[=\s]\S+)?)*\s+install\s+(?:[^&;|]*\s)?"
+    r"(?:(?:-r|--requirement)[=\s]*\S+|-e\s+\.|\.(?=\s|$|;|&|\|))"
     r"|poetry\s+install|pipenv\s+(?:install|sync)|uv\s+(?:sync|pip\s+install\s+-r)"
     r"|bundle\s+install|composer\s+install|go\s+mod\s+download|cargo\s+fetch"
     r"|mvn\b[^&;|]*dependency:|gradle\b[^&;|]*dependencies)"

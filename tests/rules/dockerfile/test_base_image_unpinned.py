@@ -36,6 +36,11 @@ def test_stage_references_and_args() -> None:
     assert "line 4: FROM $OTHER (set by a build argument; not judged)" in target_evidence(RULE, tgt)
 
 
+def test_arg_without_default_under_require_digest() -> None:
+    [v] = target_violations(RULE, target(dockerfile="ARG BASE\nFROM ${BASE}\n"), require_digest=True)
+    assert "cannot be verified" in v.message
+
+
 def test_arg_default_latest_is_caught() -> None:
     [v] = target_violations(RULE, target(dockerfile="ARG BASE=node\nFROM ${BASE}\n"))
     assert "FROM node (stage '0') has no tag" in v.message

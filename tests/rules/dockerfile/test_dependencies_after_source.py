@@ -29,6 +29,9 @@ CMD ["python", "main.py"]
         ("bundle install", "bundle install"),
         ("go mod download", "go mod download"),
         ("composer install --no-dev", "composer install"),
+        ("pip install --requirement requirements.txt", "pip install --requirement requirements.txt"),
+        ("pip --python 3.11 install -r r.txt", "pip --python 3.11 install -r r.txt"),
+        ("pip install .; echo ok", "pip install ."),
     ],
 )
 def test_install_after_whole_copy_fails(install: str, shown: str) -> None:

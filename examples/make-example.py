@@ -2,7 +2,7 @@
 """Write the bundled example image as a `docker save` tarball, with no Docker engine needed.
 
     python examples/make-example.py build/example.tar [--ready]
-    gatekeeper check docker-archive:build/example.tar
+    gatekeeper check docker-archive:build/example.tar --no-discover
 
 The default image is a typical first attempt at containerising a service: no USER (so it runs as
 root) and a HEALTHCHECK that calls `curl`, which the slim image does not have. `--ready` writes the
@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--ready", action="store_true", help="write the production-ready version")
     args = parser.parse_args()
     build(args.output, args.ready)
-    print(f"wrote {args.output}; now run: gatekeeper check docker-archive:{args.output}")
+    print(f"wrote {args.output}; now run: gatekeeper check docker-archive:{args.output} --no-discover")
 
 
 if __name__ == "__main__":

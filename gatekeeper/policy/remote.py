@@ -232,8 +232,9 @@ class Fetcher:
         except subprocess.TimeoutExpired:
             raise PolicyError(f"cannot fetch {what}: git timed out after {self.timeout:.0f} s") from None
         if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise PolicyError(f"cannot fetch {what}: {last.removeprefix('fatal: ')}")
+            lines = proc.stderr.strip().splitlines() or ["no output"]
+            fatal = next((line for line in lines if line.startswith("fatal: ")), lines[-1])
+            raise PolicyError(f"cannot fetch {what}: {fatal.removeprefix('fatal: ')}")
         return proc.stdout
 
 

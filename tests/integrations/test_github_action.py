@@ -197,6 +197,19 @@ def test_multiline_inputs_and_injection_safety(tmp_path: Path, runner_temp: Path
     assert "not found" in log
 
 
+def test_args_input(tmp_path: Path, runner_temp: Path) -> None:
+    work = workspace(tmp_path, GOOD)
+    (work / "Dockerfile").write_text("FROM scratch\n")  # would be discovered without --no-discover
+    inputs = {"image": "docker-archive:app.tar", "args": "--no-discover\n  --platform linux/amd64  \n"}
+    code, log, outputs, _ = Runner(work, runner_temp, inputs).run()
+    assert code == 0, log
+    assert outputs["result"] == "passed"
+    bad = {"image": "docker-archive:app.tar", "args": "rm -rf /"}
+    code, log, _, _ = Runner(work, runner_temp, bad).run()
+    assert code == 2
+    assert "is not a flag" in log
+
+
 def test_bad_input_exit_codes(tmp_path: Path, runner_temp: Path) -> None:
     work = workspace(tmp_path, GOOD)
     code, log, _, _ = Runner(work, runner_temp, {"image": "docker-archive:missing.tar"}).run()

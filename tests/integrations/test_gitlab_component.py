@@ -162,6 +162,22 @@ def test_job_script_fails_the_job_but_keeps_reports(tmp_path: Path, venv: Path) 
     assert "<failure" in (work / "gatekeeper-junit.xml").read_text()
 
 
+def test_job_scan_report_and_args(tmp_path: Path, venv: Path) -> None:
+    work = project(tmp_path, "10001")
+    (work / "Dockerfile").write_text("FROM scratch\n")
+    (work / "trivy.json").write_text(
+        '{"SchemaVersion": 2, "ArtifactName": "app", "Results": [{"Target": "app", "Vulnerabilities": '
+        '[{"VulnerabilityID": "CVE-2026-0001", "PkgName": "openssl", "InstalledVersion": "3.0.1", '
+        '"FixedVersion": "3.0.2", "Severity": "CRITICAL"}]}]}'
+    )
+    inputs = {"image": "docker-archive:app.tar", "scan-report": "trivy.json", "args": "--no-discover"}
+    proc = run_job(job_for(inputs), work, venv, {})
+    assert proc.returncode == 1
+    quality = json.loads((work / "gl-code-quality-report.json").read_text())
+    assert [e["check_name"] for e in quality if e["check_name"] == "vulnerabilities"] == ["vulnerabilities"]
+    assert not any(e["check_name"] == "single-stage-build" for e in quality)  # no discovery
+
+
 def test_job_warn_only(tmp_path: Path, venv: Path) -> None:
     work = project(tmp_path, "")
     proc = run_job(job_for({"image": "docker-archive:app.tar", "warn-only": "true"}), work, venv, {})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gatekeeper.engine import evaluate
+from gatekeeper.errors import UsageError
 from gatekeeper.facts import Target
 from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.mapping import layer_instructions, match_history
@@ -24,6 +25,7 @@ from gatekeeper.policy.waivers import InlineProblem, parse_inline
 from gatekeeper.report import Report
 from gatekeeper.rule import Rule
 from gatekeeper.rules import all_rules
+from gatekeeper.runtime import LOCAL_TRANSPORTS, RunOptions, RunRequest, not_local, run_options
 from gatekeeper.scanners import run_scanner
 from gatekeeper.sources import ImageRef, SourceOptions, open_image, parse_reference
 
@@ -114,6 +116,21 @@ def _run_scanner(
     return ((report,), ()) if report is not None else ((), (note,))
 
 
+def _run(
+    target: Target,
+    ref: ImageRef,
+    run: RunOptions,
+    options: SourceOptions,
+    notify: Callable[[str], None] | None,
+) -> Target:
+    """Start the image (--run) with the settings of the first workload that runs it."""
+    from gatekeeper.runtime.runner import run_image
+
+    workload = next((w for w in target.image_workloads if not w.init), None)
+    facts = run_image(ref, target.image, workload, run, options, notify)
+    return dataclasses.replace(target, runtime=facts)
+
+
 def policy_fetcher(environ: Mapping[str, str], cache_dir: str | None = None) -> Fetcher:
     """How remote policies are fetched and cached (default ~/.cache/gatekeeper/policies)."""
     return Fetcher(Path(cache_dir) if cache_dir else default_cache_dir(environ), environ)
@@ -128,8 +145,14 @@ def check(
     inputs: InputOptions | None = None,
     profile: str | None = None,
     policy_cache: str | None = None,
+    run: RunRequest | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Report:
-    """Judge one image (and the files around it) against the policies (default: builtin:default)."""
+    """Judge one image (and the files around it) against the policies (default: builtin:default).
+
+    `run` (with the policy's `runtime:` section) decides whether the image is also started on the
+    local engine (`--run`); `notify` receives the one-line notice given before the image's code runs.
+    """
     started = datetime.now(UTC)
     clock = time.monotonic()
     options = options or SourceOptions()
@@ -144,11 +167,16 @@ def check(
     )
     if fail_on is not None:
         policy = dataclasses.replace(policy, fail_on=fail_on)
+    runtime = run_options(policy.runtime, run)
+    if runtime.requested and ref is not None and ref.transport not in LOCAL_TRANSPORTS:
+        raise UsageError(f"--run: {not_local(ref)}")
     gathered = gather(inputs or InputOptions(discover=False))
     facts = open_image(ref, request_for(policy, rules), options) if ref is not None else None
     scans, notes = _run_scanner(policy, rules, ref, gathered, options)
     target = build_target(
         facts, ref, gathered, now=started, scans=scans, scan_notes=notes, policy=policy, rules=rules
     )
+    if runtime.enabled and ref is not None:
+        target = _run(target, ref, runtime, options, notify)
     report = evaluate(target, policy, rules, subject_key=subject_key(ref), started_at=started)
     return dataclasses.replace(report, duration_s=time.monotonic() - clock)

@@ -25,7 +25,9 @@ from gatekeeper.policy.loader import builtin_names, load_policy, schema
 from gatekeeper.report import Report
 from gatekeeper.reporters import RenderOptions, Reporter, all_reporters
 from gatekeeper.rules import all_rules, find_rule
+from gatekeeper.runtime import RunRequest
 from gatekeeper.sources import SourceOptions, parse_reference
+from gatekeeper.units import parse_duration
 
 log = logging.getLogger("gatekeeper")
 REPO_POLICY = ".gatekeeper.yaml"
@@ -94,6 +96,27 @@ def _parser() -> argparse.ArgumentParser:
         help="allow plain HTTP to HOST",
     )
     check.add_argument("--timeout", type=float, default=60.0, help="network timeout in seconds")
+    run = check.add_argument_group(
+        "runtime verification (starts the image on the local engine: it runs the image's code)"
+    )
+    run.add_argument(
+        "--run",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start the image with its production settings (hardened: no network, no capabilities) "
+        "and judge health, user, logs, limits and jobs (default: the policy's runtime.enabled)",
+    )
+    run.add_argument(
+        "--run-timeout",
+        type=_duration,
+        metavar="DURATION",
+        help="the longest the run may take, e.g. 60s (default: the policy's runtime.timeout, else 60s)",
+    )
+    run.add_argument(
+        "--probe-image",
+        metavar="IMAGE",
+        help="a local image with wget and nc (busybox) for httpGet/tcpSocket probes (default: the image)",
+    )
     files = check.add_argument_group("repository files (discovered in the working directory unless given)")
     files.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile the image was built from")
     files.add_argument("--context", metavar="DIR", help="the build context (for .dockerignore)")
@@ -156,6 +179,16 @@ def _severity(text: str) -> Severity:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration")
+    return seconds
+
+
 def _platform(text: str) -> Platform:
     try:
         return Platform.parse(text)
@@ -214,6 +247,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         inputs=inputs,
         profile=args.profile,
         policy_cache=args.policy_cache,
+        run=RunRequest(enabled=args.run, timeout=args.run_timeout, probe_image=args.probe_image),
+        notify=_notice,
     )
     reporters = all_reporters()
     stdout_is_file = args.output is not None
@@ -235,6 +270,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         sys.stdout.write(reporters["github"].render(report, RenderOptions()))
         _github_files(report, args, reporters)
     return _exit_code(report, args.warn_only)
+
+
+def _notice(message: str) -> None:
+    """Said on stderr before gatekeeper does something the user should know about (--run)."""
+    sys.stderr.write(f"gatekeeper: {message}\n")
+    sys.stderr.flush()
 
 
 def _append(path: str, text: str, what: str) -> None:

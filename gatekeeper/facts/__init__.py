@@ -10,6 +10,7 @@ from gatekeeper.facts.context import BuildContext
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.mapping import short_command
+from gatekeeper.facts.runtime import RuntimeFacts
 from gatekeeper.facts.scan import ScanReport
 from gatekeeper.facts.workload import Workload
 from gatekeeper.findings import Location, image_location
@@ -55,6 +56,8 @@ class Target:
     """Policy waivers plus the Dockerfile's inline waivers that are allowed."""
     inline_problems: tuple[tuple[int, str, str], ...] = ()
     """(line, message, detail) of Dockerfile inline waivers that cannot apply."""
+    runtime: RuntimeFacts | None = None
+    """What `--run` observed when it started the image (None: runtime verification not requested)."""
 
     def require_image(self) -> ImageFacts:
         if self.image is None:
@@ -69,6 +72,18 @@ class Target:
 
             raise NotApplicable("no Dockerfile given or found")
         return self.dockerfile
+
+    def require_runtime(self) -> RuntimeFacts:
+        """The run's facts; rules that only judge a run are SKIPPED without `--run`."""
+        if self.runtime is None:
+            from gatekeeper.rule import NotApplicable
+
+            raise NotApplicable("runtime verification not requested (--run)")
+        if not self.runtime.attempted:
+            from gatekeeper.rule import NotApplicable
+
+            raise NotApplicable(self.runtime.reason)
+        return self.runtime
 
     def require_image_or_dockerfile(self) -> None:
         if self.image is None and self.dockerfile is None:

@@ -18,6 +18,20 @@ class Probe:
     """`exec`, `cmd-shell`, `httpGet`, `tcpSocket`, `grpc`, `none` (disabled)."""
     command: tuple[str, ...]
     location: Location
+    interval: float | None = None
+    """Seconds between checks as written (compose `interval`, Kubernetes `periodSeconds`)."""
+    timeout: float | None = None
+    """Seconds one check may take (compose `timeout`, Kubernetes `timeoutSeconds`)."""
+    retries: int | None = None
+    """Failures in a row that make it unhealthy (compose `retries`, Kubernetes `failureThreshold`)."""
+    start_period: float | None = None
+    """Grace time after start (compose `start_period`, Kubernetes `initialDelaySeconds`)."""
+    port: str = ""
+    """httpGet / tcpSocket / grpc: the port number (a named port resolved when the container names it)."""
+    path: str = ""
+    """httpGet: the request path."""
+    scheme: str = ""
+    """httpGet: `HTTP` or `HTTPS` as written (empty: HTTP)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +63,7 @@ class Workload:
     is_job: bool = False
     init: bool = False
     """A Kubernetes init container."""
+    entrypoint: tuple[str, ...] | None = None
+    """What replaces the image ENTRYPOINT (compose `entrypoint`, Kubernetes `command`)."""
+    command: tuple[str, ...] | None = None
+    """What replaces the image CMD (compose `command`, Kubernetes `args`)."""

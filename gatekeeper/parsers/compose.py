@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import yaml
@@ -9,6 +10,7 @@ import yaml
 from gatekeeper.errors import InputError
 from gatekeeper.facts.workload import Limits, Probe, Workload
 from gatekeeper.findings import Location
+from gatekeeper.units import parse_duration
 from gatekeeper.yamlpos import Located, load_all, yaml_error
 
 
@@ -30,6 +32,36 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _seconds(value: Any) -> float | None:
+    """A compose duration (`30s`, `1m30s`, `500ms`); None when absent or not a duration."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return parse_duration(value if isinstance(value, str | int | float) else str(value))
+    except ValueError:
+        return None
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+
+
+def _words(value: Any) -> tuple[str, ...] | None:
+    """`command:` / `entrypoint:` as a list, or a string split like compose splits it (no shell)."""
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    if isinstance(value, str):
+        try:
+            return tuple(shlex.split(value))
+        except ValueError:
+            return tuple(value.split())
+    return None
+
+
 def _healthcheck(doc: Located, path: list[Any], value: Any, where: Location) -> tuple[Probe, ...]:
     if not isinstance(value, dict):
         return ()
@@ -47,7 +79,18 @@ def _healthcheck(doc: Located, path: list[Any], value: Any, where: Location) -> 
     handler = {"NONE": "none", "CMD": "exec", "CMD-SHELL": "cmd-shell"}.get(
         command[0].upper() if command else "", "exec"
     )
-    return (Probe("healthcheck", handler, command, where),)
+    return (
+        Probe(
+            "healthcheck",
+            handler,
+            command,
+            where,
+            interval=_seconds(value.get("interval")),
+            timeout=_seconds(value.get("timeout")),
+            retries=_count(value.get("retries")),
+            start_period=_seconds(value.get("start_period")),
+        ),
+    )
 
 
 def _limits(doc: Located, path: list[Any], service: dict[str, Any], file: str) -> Limits:
@@ -112,6 +155,8 @@ def parse(text: str, path: str) -> tuple[Workload, ...]:
                 if driver
                 else None,
                 env=_env(service.get("environment")),
+                entrypoint=_words(service.get("entrypoint")),
+                command=_words(service.get("command")),
             )
         )
     return tuple(workloads)

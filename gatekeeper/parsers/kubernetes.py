@@ -46,19 +46,62 @@ def _quantity(value: Any) -> str | None:
     return str(value)
 
 
-def _probe(kind: str, value: Any, where: Location) -> Probe | None:
+def _number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _port(value: Any, ports: dict[str, str]) -> str:
+    """A probe's port as a number: named ports resolve through the container's `ports`."""
+    if value is None or isinstance(value, bool):
+        return ""
+    text = str(value)
+    return ports.get(text, text)
+
+
+def _probe(kind: str, value: Any, where: Location, ports: dict[str, str] | None = None) -> Probe | None:
     if not isinstance(value, dict):
         return None
     for handler in ("exec", "httpGet", "tcpSocket", "grpc"):
         if handler in value:
             spec = value[handler]
             command: tuple[str, ...] = ()
+            port = path = scheme = ""
             if handler == "exec" and isinstance(spec, dict):
                 command = tuple(str(c) for c in spec.get("command") or ())
             elif isinstance(spec, dict):
                 command = tuple(f"{k}={v}" for k, v in sorted(spec.items()) if k in ("path", "port"))
-            return Probe(kind, handler, command, where)
+                port = _port(spec.get("port"), ports or {})
+                path = str(spec.get("path") or "") if handler == "httpGet" else ""
+                scheme = str(spec.get("scheme") or "") if handler == "httpGet" else ""
+            period, timeout = _number(value.get("periodSeconds")), _number(value.get("timeoutSeconds"))
+            delay = _number(value.get("initialDelaySeconds"))
+            return Probe(
+                kind,
+                handler,
+                command,
+                where,
+                interval=float(period) if period is not None else None,
+                timeout=float(timeout) if timeout is not None else None,
+                retries=_number(value.get("failureThreshold")),
+                start_period=float(delay) if delay is not None else None,
+                port=port,
+                path=path,
+                scheme=scheme,
+            )
     return None
+
+
+def _named_ports(container: dict[str, Any]) -> dict[str, str]:
+    """`ports: [{name: http, containerPort: 8080}]` -> {"http": "8080"}."""
+    named = {}
+    for item in container.get("ports") or ():
+        if isinstance(item, dict) and item.get("name") and item.get("containerPort") is not None:
+            named[str(item["name"])] = str(item["containerPort"])
+    return named
+
+
+def _words(value: Any) -> tuple[str, ...] | None:
+    return tuple(str(v) for v in value) if isinstance(value, list) else None
 
 
 def _container(
@@ -85,9 +128,10 @@ def _container(
     lpath = [*base, "resources", "limits"]
     cpu, memory = _quantity(limits.get("cpu")), _quantity(limits.get("memory"))
     probes = []
+    ports = _named_ports(container)
     for key, pkind in PROBES:
         where = Location(file, doc.line([*base, key], at_key=True), ".".join(map(str, [*base, key])))
-        probe = _probe(pkind, container.get(key), where)
+        probe = _probe(pkind, container.get(key), where, ports)
         if probe is not None:
             probes.append(probe)
     env = tuple(
@@ -117,6 +161,8 @@ def _container(
         env=env,
         is_job=kind in JOBS,
         init=init,
+        entrypoint=_words(container.get("command")),
+        command=_words(container.get("args")),
     )
 
 

@@ -28,6 +28,7 @@ from gatekeeper.policy.merge import merge
 from gatekeeper.policy.model import Policy, PolicySource, RuleSetting, Waiver
 from gatekeeper.policy.remote import Fetcher, default_cache_dir, is_remote, resolve_relative
 from gatekeeper.rule import OptionError, Rule
+from gatekeeper.units import parse_duration, parse_size
 from gatekeeper.yamlpos import locate
 
 BUILTIN = "builtin:"
@@ -194,6 +195,18 @@ class _Normalizer:
             rules[rule.id] = setting
         return rules
 
+    def runtime(self, section: Mapping[str, Any]) -> dict[str, Any]:
+        """The `runtime:` section: durations and sizes must parse (errors name file and line)."""
+        for key, parse in (("timeout", parse_duration), ("observe", parse_duration), ("memory", parse_size)):
+            if key in section:
+                try:
+                    parse(section[key])
+                except ValueError as exc:
+                    raise self.doc.error(["runtime", key], str(exc)) from None
+        for key in section:
+            self.origins[f"runtime.{key}"] = self.doc.where(["runtime", key])
+        return dict(section)
+
     def waiver(self, raw: Mapping[str, Any], index: int) -> dict[str, Any]:
         path: list[Any] = ["waivers", index]
         rule = self.rule(str(raw["rule"]), [*path, "rule"])
@@ -210,6 +223,8 @@ class _Normalizer:
             if key in data:
                 out[key] = data[key]
                 self.origins[key] = self.doc.where([key])
+        if data.get("runtime"):
+            out["runtime"] = self.runtime(data["runtime"])
         out["waivers"] = [self.waiver(w, i) for i, w in enumerate(data.get("waivers") or ())]
         profiles: dict[str, Any] = {}
         for name, profile in (data.get("profiles") or {}).items():
@@ -456,4 +471,5 @@ def _build(
         allow_inline_waivers=merged.get("allow_inline_waivers", True),
         origins=dict(resolver.origins),
         document=merged,
+        runtime=dict(merged.get("runtime", {})),
     )

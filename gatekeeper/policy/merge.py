@@ -9,6 +9,8 @@ A normalised document has the keys of a policy file with rules keyed by rule id:
   `options` are merged key by key (a list option is replaced, not concatenated);
 - `waivers`: concatenated, base first;
 - `profiles`: merged profile by profile: `match` and `fail_on` replaced, `rules` merged as above;
+- `runtime` (the `--run` settings): merged key by key, the top document wins per key; present in
+  the result only when one of the inputs has it;
 - neither input is modified.
 
 `merge` is associative, and merging a document onto itself changes nothing but the waiver list
@@ -51,4 +53,6 @@ def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     out["rules"] = merge_rules(base.get("rules", {}), top.get("rules", {}))
     out["waivers"] = [*base.get("waivers", ()), *top.get("waivers", ())]
     out["profiles"] = _merge_profiles(base.get("profiles", {}), top.get("profiles", {}))
+    if "runtime" in base or "runtime" in top:
+        out["runtime"] = {**base.get("runtime", {}), **top.get("runtime", {})}
     return out

@@ -69,6 +69,8 @@ class Policy:
     """Dotted key (`rules.GK-IMG-003.options.max`) -> where its value was set (`file:line`)."""
     document: Mapping[str, Any] = field(default_factory=dict)
     """The effective policy as a normalised document (for `gatekeeper policy show`)."""
+    runtime: Mapping[str, Any] = field(default_factory=dict)
+    """The merged `runtime:` section (the `--run` settings) as written; read by `runtime.run_options`."""
 
     def setting(self, rule_id: str, default_enabled: bool = False) -> RuleSetting:
         return self.rules.get(rule_id, RuleSetting(enabled=default_enabled))

@@ -69,6 +69,10 @@ def render(policy: Policy, catalogue: Sequence[Rule[Any]], with_origin: bool) ->
     )
     out.append("rules:")
     out.extend(_rule_lines(doc.get("rules", {}), names, origins, "rules.", 1))
+    if doc.get("runtime"):
+        out.append("runtime:")
+        for key, value in sorted(doc["runtime"].items()):
+            out.append(_line(1, key, value, origins.get(f"runtime.{key}")))
     if policy.waivers:
         out.append("waivers:")
         for w in policy.waivers:

@@ -100,6 +100,7 @@ def test_deployment() -> None:
         user_location=at(19, f"{POD}.securityContext.runAsUser"),
         run_as_non_root=False,  # the container's securityContext wins over the pod's
         init=True,
+        entrypoint=("./migrate",),
     )
     assert app == Workload(
         name="Deployment/api container app",
@@ -121,8 +122,17 @@ def test_deployment() -> None:
                 "httpGet",
                 ("path=/healthz", "port=8080"),
                 at(48, f"{POD}.containers.0.livenessProbe"),
+                interval=10.0,
+                port="8080",
+                path="/healthz",
             ),
-            Probe("readiness", "tcpSocket", ("port=8080",), at(53, f"{POD}.containers.0.readinessProbe")),
+            Probe(
+                "readiness",
+                "tcpSocket",
+                ("port=8080",),
+                at(53, f"{POD}.containers.0.readinessProbe"),
+                port="8080",
+            ),
             Probe("startup", "exec", ("cat", "/tmp/ready"), at(56, f"{POD}.containers.0.startupProbe")),
         ),
         env=(("PORT", "8080"), ("DB_PASSWORD", ""), ("EMPTY", "")),
@@ -141,7 +151,11 @@ def test_deployment() -> None:
             at(63, f"{POD}.containers.1.resources.limits.cpu"),
             at(64, f"{POD}.containers.1.resources.limits.memory"),
         ),
-        probes=(Probe("liveness", "grpc", ("port=9901",), at(65, f"{POD}.containers.1.livenessProbe")),),
+        probes=(
+            Probe(
+                "liveness", "grpc", ("port=9901",), at(65, f"{POD}.containers.1.livenessProbe"), port="9901"
+            ),
+        ),
     )
 
 
@@ -445,7 +459,10 @@ def test_no_limits(resources: str) -> None:
 )
 def test_probe_handlers(key: str, kind: str, probe: str, handler: str, command: tuple[str, ...]) -> None:
     [workload] = parse(pod(f"      {key}:\n        {probe}\n        periodSeconds: 5\n"), FILE)
-    assert workload.probes == (Probe(kind, handler, command, at(9, f"spec.containers.0.{key}")),)
+    [found] = workload.probes
+    assert (found.kind, found.handler, found.command) == (kind, handler, command)
+    assert found.location == at(9, f"spec.containers.0.{key}")
+    assert found.interval == 5.0
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,10 @@ and a readiness probe, because Kubernetes ignores the image HEALTHCHECK (jobs an
 are exempt). Exec probes and compose commands are looked up in the image like a HEALTHCHECK.
 Without an image, the Dockerfile's final stage is judged.
 
+With --run: the checks that ran are added as evidence (`--run: image HEALTHCHECK healthy after
+0.4s`); whether they passed is judged by container-unhealthy, so this rule keeps answering only
+whether a working health check is configured.
+
 Options:
 - `verify_command` (default true): look the health command up in the image filesystem.
 """
@@ -72,6 +76,19 @@ def health_executable(test: Healthcheck) -> tuple[str, bool]:
 
 
 def check(target: Target, options: Options) -> Iterator[Item]:
+    yield from _static(target, options)
+    runtime = target.runtime
+    if runtime is not None and runtime.attempted and runtime.started:
+        for result in runtime.health:
+            verdict = (
+                f"healthy after {result.healthy_after:g}s"
+                if result.healthy_after is not None
+                else f"{result.status.value}: {result.reason}"
+            )
+            yield Evidence(f"--run: {result.name} {verdict}")
+
+
+def _static(target: Target, options: Options) -> Iterator[Item]:
     target.require_image_or_dockerfile()
     workloads = [w for w in target.image_workloads if not w.init and not w.is_job]
     if not workloads:

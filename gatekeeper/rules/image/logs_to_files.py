@@ -35,10 +35,17 @@ Dockerfile, every layer but the first. `-`, `/dev/stdout`, `/dev/stderr`, `/proc
 Passes: no signal; the evidence says what was checked and names log files linked to
 stdout/stderr (`/var/log/nginx/access.log -> /dev/stdout`).
 
+With --run: what the container did while it ran with its production settings is judged too:
+- `run:log-file`: `docker diff` shows log files (the names above) the container created or
+  changed, grouped per directory (paths only; nothing is read from them);
+- `run:silent`: nothing reached stdout or stderr during the run (unless `require_output` is off).
+The evidence says how many lines reached each stream.
+
 Options:
 - `ignore`: fnmatch patterns of paths that are not the app's logs (the default list above;
   setting it replaces the list).
 - `max_listed` (default 5): how many files a message names.
+- `require_output` (default true): with --run, fail a container that printed nothing at all.
 """
 
 from __future__ import annotations
@@ -54,8 +61,9 @@ from gatekeeper.facts.accounts import PASSWD, parse_passwd
 from gatekeeper.facts.dockerfile import Instruction
 from gatekeeper.facts.image import FileEntry, FileIndex, FileType, ImageFacts
 from gatekeeper.facts.needs import ContentWanted, Need, Request
+from gatekeeper.facts.runtime import FileChange, RuntimeFacts
 from gatekeeper.facts.workload import Workload
-from gatekeeper.findings import Location, Severity
+from gatekeeper.findings import Location, Severity, image_location
 from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Violation
 
 STDIO = frozenset(
@@ -84,6 +92,7 @@ _TEE = re.compile(r"\btee\s+(?:-{1,2}[a-z-]+\s+)*(?P<target>[^\s;&|<>()]+)")
 class Options:
     ignore: tuple[str, ...] = DEFAULT_IGNORE
     max_listed: int = 5
+    require_output: bool = True
 
 
 def is_stream(token: str) -> bool:
@@ -353,9 +362,55 @@ def check(target: Target, options: Options) -> Iterator[Item]:
         found += check_workload(target, workload)
     if target.image_workloads:
         checked.append(f"logging of {len(target.image_workloads)} workload(s)")
+    if target.runtime is not None and target.runtime.attempted and target.runtime.started:
+        run_found, run_evidence = check_runtime(target.runtime, options)
+        found += run_found
+        yield Evidence(run_evidence)
     yield from found
     if not found:
         yield Evidence("no log files or log redirection; checked " + "; ".join(checked))
+
+
+# --- the run: docker diff and the output streams --------------------------------------------------
+
+
+def written_log_files(changes: Iterable[FileChange], options: Options) -> dict[str, list[str]]:
+    """Log files among the paths `docker diff` added or changed, per directory. A path that is the
+    parent of another changed path is a directory, not a file."""
+    paths = [c.path for c in changes if c.kind in ("A", "C")]
+    parents = {posixpath.dirname(p) for p in paths}
+    by_dir: dict[str, list[str]] = {}
+    for path in paths:
+        if path not in parents and _is_log_file(path) and not _ignored(path, options):
+            by_dir.setdefault(posixpath.dirname(path), []).append(path)
+    return by_dir
+
+
+def check_runtime(runtime: RuntimeFacts, options: Options) -> tuple[list[Violation], str]:
+    """(violations, evidence) from what the container did during --run."""
+    found = [
+        Violation(
+            f"--run: the container wrote {len(paths)} log file{'s' if len(paths) != 1 else ''} in "
+            f"{directory} (docker diff): {_listing(paths, options.max_listed)}.",
+            image_location(directory),
+            detail=f"run:log-file:{directory}",
+        )
+        for directory, paths in sorted(written_log_files(runtime.changes, options).items())
+    ]
+    seconds = f"{runtime.duration:g}s"
+    if options.require_output and runtime.output_lines == 0:
+        found.append(
+            Violation(
+                f"--run: nothing reached stdout or stderr in {seconds}: its logs go elsewhere, or nowhere.",
+                image_location("runtime"),
+                detail="run:silent",
+            )
+        )
+    evidence = (
+        f"--run: {runtime.stdout_lines} line(s) on stdout, {runtime.stderr_lines} on stderr in {seconds}; "
+        f"docker diff: {len(runtime.changes)} path(s) changed"
+    )
+    return found, evidence
 
 
 def _own_files(layers: frozenset[int]) -> str:

@@ -23,6 +23,12 @@ the kubelet refuses to start it. Without an image, the last USER of the Dockerfi
 is judged.
 Passes: `10001`, `10001:10001`, `app` when /etc/passwd maps it to a non-zero UID.
 
+With --run: the UID of the container's main process, as the engine's process list (`docker top`)
+shows it while the container runs with its production settings, is judged too: UID 0 (or one
+below `min_uid`) fails (detail `run:root`, `run:min-uid`), whatever the image or the runtime
+config claim; otherwise it is evidence. An entrypoint that starts as root and drops privileges
+(`gosu`, `su-exec`) shows here as the UID it dropped to.
+
 Options:
 - `check_passwd` (default true): resolve user names in /etc/passwd (reads the image filesystem).
 - `min_uid` (default 1): the lowest acceptable UID (kube-score asks for 10000).
@@ -67,6 +73,41 @@ def _default_user(target: Target) -> tuple[str, Location, str]:
 
 
 def check(target: Target, options: Options) -> Iterator[Item]:
+    yield from _static(target, options)
+    if target.runtime is not None and target.runtime.attempted:
+        yield from _runtime(target, options)
+
+
+def _runtime(target: Target, options: Options) -> Iterator[Item]:
+    """The main process's UID as the engine saw it during --run."""
+    runtime = target.runtime
+    assert runtime is not None
+    if runtime.main_uid is None:
+        why = runtime.uid_note or runtime.reason or "not observed"
+        yield Evidence(f"--run: the main process UID is unknown: {why}")
+        return
+    workload = next((w for w in target.image_workloads if w.name == runtime.settings.workload), None)
+    where = (
+        (workload.user_location or workload.origin)
+        if workload is not None and workload.user
+        else target.config_location("USER", "config.User")
+    )
+    if runtime.main_uid == 0:
+        yield Violation(
+            f"--run: the main process ran as root (UID 0): {runtime.main_process}.", where, detail="run:root"
+        )
+    elif runtime.main_uid < options.min_uid:
+        yield Violation(
+            f"--run: the main process ran as UID {runtime.main_uid}, below the minimum {options.min_uid}: "
+            f"{runtime.main_process}.",
+            where,
+            detail="run:min-uid",
+        )
+    else:
+        yield Evidence(f"--run: the main process ran as UID {runtime.main_uid} ({runtime.main_process})")
+
+
+def _static(target: Target, options: Options) -> Iterator[Item]:
     workloads = [w for w in target.image_workloads if not w.init]
     overridden = bool(workloads) and all(w.user for w in workloads)
     user, where, origin = _default_user(target)

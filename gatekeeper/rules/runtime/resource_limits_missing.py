@@ -25,6 +25,10 @@ Passes: every container of every given compose and Kubernetes file has both limi
 says where they are set).
 Skipped: no compose or Kubernetes file was given or found, unless `require_runtime_config`.
 
+With --run: the limits the run applied, and where they came from (the workload's file and line,
+else the policy's `runtime:` section, else gatekeeper's defaults), are added as evidence; whether
+the app fits inside them is judged by container-crashed.
+
 Options:
 - `require_runtime_config` (default false): fail when no runtime config is given at all.
 - `cpu` / `memory` (default true): which limits are required.
@@ -48,6 +52,14 @@ class Options:
 
 
 def check(target: Target, options: Options) -> Iterator[Item]:
+    items = list(_static(target, options))  # raises NotApplicable before anything is yielded
+    yield from items
+    runtime = target.runtime
+    if runtime is not None and runtime.attempted and runtime.started:
+        yield Evidence(f"--run applied {runtime.settings.summary()}")
+
+
+def _static(target: Target, options: Options) -> Iterator[Item]:
     if not target.workloads:
         if options.require_runtime_config:
             yield Violation(

@@ -182,3 +182,22 @@ def test_kubernetes_jobs_exempt() -> None:
     )
     facts = image([SLIM], Healthcheck=hc("CMD", "/app/health"))
     assert target_violations(RULE, target(facts, workloads=kubernetes.parse(job, "j.yaml"))) == []
+
+
+def test_with_run_the_checks_are_evidence_only() -> None:
+    from gatekeeper.facts.runtime import HealthStatus
+    from tests.factories import target, target_evidence, target_violations
+    from tests.rules.runtime.sample import facts, health
+
+    results = (
+        health(HealthStatus.HEALTHY),
+        health(HealthStatus.UNHEALTHY, name="compose service app healthcheck", reason="exit 1 until 95s"),
+    )
+    tgt = target(
+        image([[exe("/bin/wget")]], Healthcheck={"Test": ["CMD", "/bin/wget"]}), runtime=facts(health=results)
+    )
+    assert target_violations(RULE, tgt) == []
+    assert target_evidence(RULE, tgt)[-2:] == [
+        "--run: image HEALTHCHECK healthy after 0.6s",
+        "--run: compose service app healthcheck unhealthy: exit 1 until 95s",
+    ]

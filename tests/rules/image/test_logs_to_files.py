@@ -294,3 +294,61 @@ def test_is_log_path(token: str, expected: bool) -> None:
 def test_redirects() -> None:
     script = "a >> /var/log/a.log 2>&1; b 2> err.txt; c > /dev/null; d | tee -a x.log; e > out.json"
     assert redirects(script) == ["/var/log/a.log", "err.txt", "x.log"]
+
+
+# --- with --run: docker diff and the output streams -------------------------------------------------
+
+
+def _ran(**changes: Any) -> Target:
+    from tests.factories import target
+    from tests.rules.runtime.sample import facts
+
+    return target(image([[exe("/app/run")]], Cmd=["/app/run"]), runtime=facts(**changes))
+
+
+def test_run_log_files_written_fail_per_directory() -> None:
+    from gatekeeper.facts.runtime import FileChange
+
+    changes = (
+        FileChange("C", "/var"),
+        FileChange("C", "/var/log"),
+        FileChange("A", "/var/log/app.log"),
+        FileChange("A", "/var/log/app"),  # a directory: it holds a changed path
+        FileChange("A", "/var/log/app/2026"),
+        FileChange("A", "/var/log/app/2026/x.log"),
+        FileChange("A", "/tmp/cache.bin"),
+        FileChange("D", "/app/old.log"),
+        FileChange("A", "/usr/share/thing/x.log"),  # ignored by default
+    )
+    violations_ = target_violations(RULE, _ran(changes=changes))
+    assert [(v.detail, v.message) for v in violations_] == [
+        (
+            "run:log-file:/var/log",
+            "--run: the container wrote 1 log file in /var/log (docker diff): /var/log/app.log.",
+        ),
+        (
+            "run:log-file:/var/log/app/2026",
+            "--run: the container wrote 1 log file in /var/log/app/2026 (docker diff): "
+            "/var/log/app/2026/x.log.",
+        ),
+    ]
+    assert violations_[0].location == Location("image", None, "/var/log")
+
+
+def test_run_silence_fails_unless_allowed() -> None:
+    silent = _ran(stdout_lines=0, stderr_lines=0, log_sample=())
+    [v] = target_violations(RULE, silent)
+    assert (v.detail, v.message) == (
+        "run:silent",
+        "--run: nothing reached stdout or stderr in 10s: its logs go elsewhere, or nowhere.",
+    )
+    assert target_violations(RULE, silent, require_output=False) == []
+
+
+def test_run_output_is_evidence() -> None:
+    tgt = _ran(stdout_lines=3, stderr_lines=1)
+    assert target_violations(RULE, tgt) == []
+    assert (
+        "--run: 3 line(s) on stdout, 1 on stderr in 10s; docker diff: 0 path(s) changed"
+        in target_evidence(RULE, tgt)
+    )

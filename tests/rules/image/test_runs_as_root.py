@@ -139,3 +139,54 @@ def test_k8s_run_as_user_zero_fails() -> None:
         RULE, target(image([[PASSWD]], User="10001"), workloads=kubernetes.parse(manifest, "p.yaml"))
     )
     assert v.location.line == 7
+
+
+# --- with --run: the main process's UID as the engine saw it ----------------------------------------
+
+
+def test_run_root_process_fails_even_when_the_image_says_otherwise() -> None:
+    from tests.factories import target, target_violations
+    from tests.rules.runtime.sample import facts
+
+    runtime = facts(main_uid=0, main_process="PID 7, UID 0: /entrypoint.sh")
+    [v] = target_violations(RULE, target(image([[PASSWD]], User="10001"), runtime=runtime))
+    assert v.message == "--run: the main process ran as root (UID 0): PID 7, UID 0: /entrypoint.sh."
+    assert (v.detail, v.location.pointer) == ("run:root", "config.User")
+
+
+def test_run_uid_below_minimum_and_workload_location() -> None:
+    from gatekeeper.facts.workload import Workload
+    from gatekeeper.findings import Location
+    from tests.factories import target, target_violations
+    from tests.rules.runtime.sample import COMPOSE, facts, settings
+
+    user_at = Location("compose.yaml", 4, "services.app.user")
+    workload = Workload("compose service app", "compose", COMPOSE, user="999", user_location=user_at)
+    runtime = facts(settings=settings(workload="compose service app"), main_uid=999, main_process="PID 1")
+    tgt = target(image([[PASSWD]], User="10001"), image_workloads=[workload], runtime=runtime)
+    violations_ = target_violations(RULE, tgt, min_uid=10000)
+    assert [v.detail for v in violations_] == ["compose service appmin-uid", "run:min-uid"]
+    assert violations_[-1].location == user_at
+
+
+def test_run_non_root_and_unknown_are_evidence() -> None:
+    from tests.factories import target, target_evidence, target_violations
+    from tests.rules.runtime.sample import facts
+
+    tgt = target(image([[PASSWD]], User="10001"), runtime=facts())
+    assert target_violations(RULE, tgt) == []
+    assert (
+        target_evidence(RULE, tgt)[-1]
+        == "--run: the main process ran as UID 10001 (PID 4242, UID 10001: /app/app.sh)"
+    )
+    unknown = facts(
+        main_uid=None, main_process="", uid_note="the main process exited before the engine could list it"
+    )
+    assert target_evidence(RULE, target(image([[PASSWD]], User="10001"), runtime=unknown))[-1] == (
+        "--run: the main process UID is unknown: the main process exited before the engine could list it"
+    )
+    not_run = facts(attempted=False, started=False)
+    assert all(
+        "--run" not in e
+        for e in target_evidence(RULE, target(image([[PASSWD]], User="10001"), runtime=not_run))
+    )

@@ -65,3 +65,16 @@ def test_no_runtime_config() -> None:
         target_violations(RULE, target())
     [v] = target_violations(RULE, target(), require_runtime_config=True)
     assert "No compose or Kubernetes file was given" in v.message
+
+
+def test_with_run_the_applied_limits_are_evidence() -> None:
+    from tests.rules.runtime.sample import facts, settings
+
+    run = settings(memory=256 << 20, memory_from="compose.yaml:6", cpus=0.5, cpus_from="compose.yaml:6")
+    tgt = target(workloads=compose.parse(COMPOSE, "compose.yaml"), runtime=facts(settings=run))
+    assert target_evidence(RULE, tgt)[-1] == (
+        "--run applied memory 256 MiB (compose.yaml:6), 0.5 CPUs (compose.yaml:6), pids 256, network none, "
+        "capabilities dropped: ALL, no-new-privileges"
+    )
+    with pytest.raises(NotApplicable):
+        list(RULE.check(target(runtime=facts()), RULE.default_options()))

@@ -326,6 +326,8 @@ def is_placeholder(value: str) -> bool:
     """
     v = _unquote(value)
     low = v.lower()
+    if "…" in v:
+        return True  # already masked by `mask`: masking twice must not garble the hint
     if len(v) < MIN_SECRET_LENGTH or low in _PLACEHOLDER_WORDS or len(set(low)) <= 2:
         return True
     if any(part in low for part in _PLACEHOLDER_PARTS) or _is_reference(v):

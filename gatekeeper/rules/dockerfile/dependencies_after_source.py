@@ -56,7 +56,7 @@ def installs_dependencies(instruction: Instruction) -> str | None:
 
 def check(target: Target, _: NoOptions) -> Iterator[Item]:
     dockerfile = target.require_dockerfile()
-    checked = 0
+    checked = failed = 0
     for stage in dockerfile.stages:
         copy: Instruction | None = None
         for instruction in stage.instructions:
@@ -75,7 +75,10 @@ def check(target: Target, _: NoOptions) -> Iterator[Item]:
                     target.instruction_location(copy),
                     detail=f"{stage.label()}:{install}",
                 )
+                failed += 1
                 break
+    if failed:
+        return
     if checked:
         yield Evidence(f"{checked} dependency install(s), each before the source is copied")
     else:

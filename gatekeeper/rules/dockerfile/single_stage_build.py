@@ -16,9 +16,10 @@ runs:
     FROM node:18-alpine
     COPY --from=builder /app/dist ./dist
 
-Fails: the Dockerfile has one stage; the final stage is built FROM a build stage (it inherits
-everything in it); the final stage copies nothing from an earlier stage.
-Passes: the final stage starts from its own base and copies artefacts with `COPY --from=<stage>`.
+Fails: the Dockerfile has one stage that runs commands (RUN); the final stage is built FROM a
+build stage (it inherits everything in it); the final stage copies nothing from an earlier stage.
+Passes: the final stage starts from its own base and copies artefacts with `COPY --from=<stage>`;
+or the only stage runs nothing (no RUN: it just puts prebuilt files on a base image).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def check(target: Target, _: NoOptions) -> Iterator[Item]:
     if final is None:  # pragma: no cover - the parser refuses files without FROM
         return
     where = Location(dockerfile.path, final.line, "FROM")
+    if len(dockerfile.stages) == 1 and not final.find("RUN"):
+        yield Evidence(
+            f"single stage FROM {final.base} (line {final.line}) with no RUN: it builds nothing, "
+            "it only assembles files"
+        )
+        return
     if len(dockerfile.stages) == 1:
         yield Violation(
             f"The Dockerfile has a single stage (FROM {final.base}): build tools, sources and "

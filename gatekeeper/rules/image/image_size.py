@@ -29,9 +29,8 @@ from typing import Literal
 
 from gatekeeper.facts import Target
 from gatekeeper.facts.image import ImageFacts, Layer
-from gatekeeper.facts.mapping import short_command
 from gatekeeper.facts.needs import Need, Request
-from gatekeeper.findings import Severity, image_location
+from gatekeeper.findings import Severity
 from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Size, Violation
 from gatekeeper.units import format_size
 
@@ -48,16 +47,17 @@ def _layer_size(layer: Layer, measure: str) -> int:
     return value or 0
 
 
-def _largest(image: ImageFacts, options: Options) -> str:
-    layers = sorted(image.layers, key=lambda la: _layer_size(la, options.measure), reverse=True)
+def _by_size(image: ImageFacts, options: Options) -> list[Layer]:
+    return sorted(image.layers, key=lambda la: _layer_size(la, options.measure), reverse=True)
+
+
+def _largest(target: Target, image: ImageFacts, options: Options) -> str:
     parts = []
-    for layer in layers[: max(options.top_layers, 0)]:
+    for layer in _by_size(image, options)[: max(options.top_layers, 0)]:
         size = _layer_size(layer, options.measure)
         if size == 0:
             break
-        command = short_command(layer.created_by) or "(unknown instruction)"
-        if len(command) > 70:
-            command = command[:67] + "..."
+        command = target.layer_command(layer.index) or "(unknown instruction)"
         parts.append(f"layer {layer.index} {format_size(size)} `{command}`")
     return "; ".join(parts)
 
@@ -67,13 +67,13 @@ def check(target: Target, options: Options) -> Iterator[Item]:
     size = image.size if options.measure == "uncompressed" else image.compressed_size
     if size is None:
         raise NotApplicable(f"the {options.measure} size is not known for a {image.source} image")
-    largest = _largest(image, options)
+    largest = _largest(target, image, options)
     text = f"{options.measure} size {format_size(size)}, budget {format_size(options.max)}"
     if size > options.max:
         yield Violation(
             f"The image is {format_size(size)} ({options.measure}), over the "
             f"{format_size(options.max)} budget by {format_size(size - options.max)}.",
-            image_location("size"),
+            target.layer_location(_by_size(image, options)[0].index, "size"),
             detail=options.measure,
             evidence=f"largest: {largest}" if largest else "",
         )

@@ -40,6 +40,13 @@ def test_article_multi_stage_passes() -> None:
     ]
 
 
+def test_single_stage_that_builds_nothing_passes() -> None:
+    text = 'FROM python:3.11-slim\nCOPY dist/app.whl /app/\nUSER 10001\nCMD ["app"]\n'
+    tgt = target(dockerfile=text)
+    assert target_violations(RULE, tgt) == []
+    assert "with no RUN" in target_evidence(RULE, tgt)[0]
+
+
 def test_final_stage_from_builder_fails() -> None:
     text = 'FROM golang:1.22 AS build\nRUN go build -o /app\nFROM build\nCMD ["/app"]\n'
     [v] = target_violations(RULE, target(dockerfile=text))

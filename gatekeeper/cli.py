@@ -205,6 +205,12 @@ def _use_color(choice: str, stream: object) -> bool:
     return bool(isatty and isatty())
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str, text: str) -> None:
     """Write the whole file or nothing: a temp file in the same directory, then rename."""
     target = Path(path)
@@ -214,6 +220,7 @@ def write_atomic(path: str, text: str) -> None:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are for everyone
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -267,7 +274,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not stdout_is_file:
         sys.stdout.write(main_text)
     if github:
-        sys.stdout.write(reporters["github"].render(report, RenderOptions()))
+        # Workflow commands work on stdout and stderr alike; keep a machine-readable stdout clean.
+        stream = sys.stdout if args.format == "console" and not stdout_is_file else sys.stderr
+        stream.write(reporters["github"].render(report, RenderOptions()))
         _github_files(report, args, reporters)
     return _exit_code(report, args.warn_only)
 

@@ -41,7 +41,11 @@ def evaluate(
     active = [w for w in target.waivers if not w.expired(today)]
     used: set[int] = set()
     results = tuple(
-        _apply_waivers(_run(rule, target, policy, subject_key), active, target.image_names, used)
+        _mark_blocking(
+            _apply_waivers(_run(rule, target, policy, subject_key), active, target.image_names, used),
+            rule,
+            policy,
+        )
         for rule in rules
     )
     return Report(
@@ -70,6 +74,22 @@ def _waiver_info(waiver: Waiver) -> WaiverInfo:
         owner=waiver.owner,
         ticket=waiver.ticket,
     )
+
+
+def _mark_blocking(result: RuleResult, rule: Rule[Any], policy: Policy) -> RuleResult:
+    """Decide, once, which findings fail the gate; every reporter reads `Finding.blocking`."""
+    if not result.findings:
+        return result
+    threshold = policy.fail_on
+    locked = policy.setting(rule.id, rule.default_enabled).locked_fail_on
+    if locked is not None:
+        threshold = min(threshold, locked)
+
+    def blocks(finding: Finding) -> bool:
+        return finding.waiver is None and (rule.always_blocking or finding.severity >= threshold)
+
+    findings = tuple(dataclasses.replace(f, blocking=blocks(f)) for f in result.findings)
+    return dataclasses.replace(result, findings=findings)
 
 
 def _apply_waivers(
@@ -174,8 +194,10 @@ def checklist(results: Sequence[RuleResult]) -> tuple[ChecklistItem, ...]:
         statuses = {r.status for r in mine}
         if Status.ERROR in statuses:
             status = Status.ERROR
-        elif Status.FAILED in statuses:
+        elif any(f.blocking for r in mine for f in r.findings):
             status = Status.FAILED
+        elif Status.FAILED in statuses:
+            status = Status.ADVISORY
         elif Status.WAIVED in statuses:
             status = Status.WAIVED
         elif Status.PASSED in statuses:
@@ -189,7 +211,10 @@ def checklist(results: Sequence[RuleResult]) -> tuple[ChecklistItem, ...]:
 
 def _summary(results: Sequence[RuleResult], status: Status) -> str:
     if status is Status.FAILED:
-        return next(f for r in results for f in r.findings if f.waiver is None).message
+        return next(f for r in results for f in r.findings if f.blocking).message
+    if status is Status.ADVISORY:
+        first = next(f for r in results for f in r.findings if f.waiver is None)
+        return f"advisory ({first.severity.label}, below the threshold): {first.message}"
     if status is Status.WAIVED:
         first = next(f for r in results for f in r.findings)
         return f"waived: {first.message} ({first.waiver.reason if first.waiver else ''})"

@@ -90,6 +90,10 @@ class Finding:
     evidence: str = ""
     waiver: WaiverInfo | None = None
     """Set when a waiver covers this finding: it is reported, but does not fail the gate."""
+    blocking: bool = False
+    """Decided by the engine: unwaived, and at or above the threshold that applies to its rule
+    (the policy's fail_on, the fail_on of the policy that locked the rule, or always for the
+    policy's own integrity rules)."""
 
 
 def fingerprint(rule_id: str, subject: str, location: Location, detail: str) -> str:

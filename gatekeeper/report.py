@@ -19,6 +19,8 @@ class Status(enum.Enum):
     ERROR = "error"
     WAIVED = "waived"
     """Every finding of the rule is covered by a waiver."""
+    ADVISORY = "advisory"
+    """Checklist items only: findings, none of them blocking."""
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,8 @@ class Report:
 
     @property
     def blocking(self) -> tuple[Finding, ...]:
-        """Unwaived findings at or above the policy's fail_on threshold."""
-        return tuple(f for f in self.active if f.severity >= self.policy.fail_on)
+        """Findings that fail the gate (the engine decides: see Finding.blocking)."""
+        return tuple(f for f in self.findings if f.blocking)
 
     @property
     def errors(self) -> tuple[RuleResult, ...]:

@@ -91,6 +91,8 @@ class Rule(Generic[O]):
     needs: Callable[[O], Request] = lambda _: Request()
     default_enabled: bool = False
     """On even when no policy mentions it (the policy's own integrity rules)."""
+    always_blocking: bool = False
+    """Its findings fail the gate whatever fail_on says (an expired waiver must never pass)."""
 
     @property
     def info(self) -> RuleInfo:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -229,3 +230,25 @@ def test_github_mode(
     assert f"sarif-file={tmp_path / 'gk.sarif'}" in lines
     assert run("check", root, "--github", "off") == ExitCode.GATE_FAILED
     assert "::error" not in capsys.readouterr().out
+
+
+def test_reports_readable_by_others(good: str, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    old = os.umask(0o022)
+    try:
+        assert run("check", good, "--json", str(out)) == ExitCode.OK
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_github_mode_keeps_json_stdout_clean(
+    root: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert run("check", root, "--format", "json") == ExitCode.GATE_FAILED
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["verdict"]["ready"] is False
+    assert "::error title=GK-IMG-001 runs-as-root" in captured.err

@@ -100,10 +100,14 @@ class Target:
         return Location(path, instruction.line, instruction.keyword)
 
     def layer_location(self, layer: int | None, pointer: str = "") -> Location:
-        """The Dockerfile line that made an image layer, else the image itself."""
+        """The Dockerfile line that made an image layer; for a base-image layer, the FROM that
+        brought it in; else the image itself."""
         instruction = self.layer_instructions.get(layer) if layer is not None else None
         if instruction is not None:
             return Location(self.instruction_location(instruction).artifact, instruction.line, pointer)
+        if layer is not None and self.dockerfile is not None and self.layer_origin(layer) == "base":
+            base = self.dockerfile.runtime_chain()[0]
+            return Location(self.dockerfile.path, base.line, pointer)
         return image_location(pointer)
 
     def layer_command(self, layer: int) -> str:
@@ -130,12 +134,15 @@ class Target:
         return f"{prefix} {layer} ({command})" if command else f"{prefix} {layer}"
 
     def config_location(self, keyword: str, pointer: str) -> Location:
-        """The last final-stage instruction of a kind (USER, HEALTHCHECK, ENV...), else the image."""
+        """The last final-stage instruction of a kind (USER, HEALTHCHECK, ENV...); without one, the
+        final stage's FROM (where the instruction belongs); without a Dockerfile, the image."""
         if self.dockerfile is not None:
-            for stage in reversed(self.dockerfile.runtime_chain()):
+            chain = self.dockerfile.runtime_chain()
+            for stage in reversed(chain):
                 found = stage.last(keyword)
                 if found is not None:
                     return Location(self.dockerfile.path, found.line, pointer)
+            return Location(self.dockerfile.path, chain[-1].line, pointer)
         return image_location(pointer)
 
 

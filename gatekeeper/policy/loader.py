@@ -250,6 +250,8 @@ def _extends(doc: _Doc) -> list[str]:
 class _Lock:
     rule: str
     origin: str
+    fail_on: Severity
+    """The fail_on in force where the rule was locked."""
 
 
 @dataclass
@@ -266,10 +268,12 @@ def _severity(setting: Mapping[str, Any], rule: Rule[Any]) -> Severity:
 
 
 class _Resolver:
-    def __init__(self, catalogue: Sequence[Rule[Any]], fetcher: Fetcher | None) -> None:
+    def __init__(self, catalogue: Sequence[Rule[Any]], fetcher: Fetcher | None, profile: str = "") -> None:
         self.catalogue = catalogue
         self.by_id = {r.id: r for r in catalogue}
         self.fetcher = fetcher
+        self.profile = profile
+        """The profile to apply where it is defined (so files extending it can still override it)."""
         self.sources: list[PolicySource] = []
         self.origins: dict[str, str] = {}
 
@@ -288,7 +292,9 @@ class _Resolver:
                 raise PolicyError(f"{spec}: remote policies need a cache directory")
             fetched = self.fetcher.fetch(spec)
             return _parse(fetched.origin, None, fetched.data, fetched.resolved)
-        path = Path(spec) if parent_dir is None or os.path.isabs(spec) else parent_dir / spec
+        path = Path(
+            os.path.normpath(spec if parent_dir is None or os.path.isabs(spec) else parent_dir / spec)
+        )
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -335,11 +341,18 @@ class _Resolver:
             )
         if own.get("allow_inline_waivers") is False:
             state.inline_off_by = state.inline_off_by or doc.where(["allow_inline_waivers"])
+        merged = merge(state.doc, own)
+        fail_on = Severity.parse(merged["fail_on"]) if merged.get("fail_on") else DEFAULT_FAIL_ON
         for rule_id, setting in own["rules"].items():
             if setting.get("locked") and rule_id not in state.locks:
                 key = self.key_for(doc.data.get("rules") or {}, rule_id)
-                state.locks[rule_id] = _Lock(rule_id, doc.where(["rules", key, "locked"]))
-        state.doc = merge(state.doc, own)
+                state.locks[rule_id] = _Lock(rule_id, doc.where(["rules", key, "locked"]), fail_on)
+        overlay = own["profiles"].get(self.profile) if self.profile else None
+        if overlay:
+            merged = merge(merged, {k: v for k, v in overlay.items() if k in ("fail_on", "rules")})
+            if "fail_on" in overlay:
+                self.origins["fail_on"] = self.origins.get(f"profiles.{self.profile}.fail_on", doc.origin)
+        state.doc = merged
 
     def key_for(self, rules: Mapping[str, Any], rule_id: str) -> str:
         """The key a file used for a rule (its name or its id, as written)."""
@@ -434,16 +447,49 @@ def load_policy(
     specs = list(specs) or [BUILTIN + "default"]
     if fetcher is None:
         fetcher = Fetcher(default_cache_dir(os.environ), os.environ)
-    resolver = _Resolver(catalogue, fetcher)
+    resolver, state = _resolve(specs, catalogue, fetcher, "")
+    chosen = select_profile(state.doc, image_names, profile)
+    if chosen:  # again, applying the profile in each file that defines it, under what extends it
+        resolver, state = _resolve(specs, catalogue, fetcher, chosen)
+    return _build(state.doc, specs, resolver, state, chosen)
+
+
+def _resolve(
+    specs: Sequence[str], catalogue: Sequence[Rule[Any]], fetcher: Fetcher, profile: str
+) -> tuple[_Resolver, _State]:
+    """Several --policy files layer like `extends`: each later one on top, locks holding."""
+    resolver = _Resolver(catalogue, fetcher, profile)
     state = _State()
     for spec in specs:
-        resolver.apply(state, resolver.load(spec, None, None, ()))
-    chosen = select_profile(state.doc, image_names, profile)
-    effective = state.doc
-    if chosen:
-        overlay = state.doc["profiles"][chosen]
-        effective = merge(state.doc, {k: v for k, v in overlay.items() if k in ("fail_on", "rules")})
-    return _build(effective, specs, resolver, state, chosen)
+        upper = resolver.load(spec, None, None, ())
+        if state.locks:
+            _check_later_spec(resolver, state, upper, spec)
+        resolver.apply(state, upper)
+    return resolver, state
+
+
+def _check_later_spec(resolver: _Resolver, state: _State, upper: _State, spec: str) -> None:
+    """A later --policy may not weaken what an earlier one locked (no file positions here)."""
+    for rule_id, setting in upper.doc.get("rules", {}).items():
+        lock = state.locks.get(rule_id)
+        if lock is None or upper.locks.get(rule_id) == lock:
+            continue
+        rule = resolver.by_id[rule_id]
+        base = state.doc["rules"].get(rule_id, {})
+        weakened = (
+            setting.get("enabled") is False
+            or _severity(setting, rule) < _severity(base, rule)
+            or any(base.get("options", {}).get(k) != v for k, v in setting.get("options", {}).items())
+        )
+        if weakened:
+            raise PolicyError(f"{spec}: rule {rule.name} is locked by {lock.origin}; this policy weakens it")
+    for waiver in upper.doc.get("waivers", ()):
+        lock = state.locks.get(waiver["rule"])
+        if lock is not None:
+            name = resolver.by_id[waiver["rule"]].name
+            raise PolicyError(f"{spec}: rule {name} is locked by {lock.origin}; it cannot be waived")
+    if upper.doc.get("allow_inline_waivers") is True and state.inline_off_by:
+        raise PolicyError(f"{spec}: inline waivers are forbidden by {state.inline_off_by}")
 
 
 def _build(
@@ -458,6 +504,7 @@ def _build(
             severity=Severity.parse(severity) if severity else None,
             options=setting.get("options", {}),
             locked_by=lock.origin if lock is not None else "",
+            locked_fail_on=lock.fail_on if lock is not None else None,
         )
     fail_on = merged.get("fail_on")
     name = ", ".join(specs) + (f" (profile {profile})" if profile else "")

@@ -17,6 +17,9 @@ class RuleSetting:
     options: Mapping[str, Any] = field(default_factory=dict)
     locked_by: str = ""
     """The policy file that locked this rule (empty when not locked)."""
+    locked_fail_on: Severity | None = None
+    """The fail_on in force where the rule was locked: a policy extending it cannot raise the bar
+    for this rule's findings by raising its own fail_on."""
 
 
 @dataclass(frozen=True)

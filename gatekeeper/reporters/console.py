@@ -7,13 +7,21 @@ from gatekeeper.report import Report, RuleResult, Status
 from gatekeeper.reporters import RenderOptions, Reporter
 from gatekeeper.units import format_size
 
-_MARK = {Status.PASSED: "✓", Status.FAILED: "✗", Status.SKIPPED: "-", Status.ERROR: "!", Status.WAIVED: "~"}
+_MARK = {
+    Status.PASSED: "✓",
+    Status.FAILED: "✗",
+    Status.SKIPPED: "-",
+    Status.ERROR: "!",
+    Status.WAIVED: "~",
+    Status.ADVISORY: "△",
+}
 _COLOR = {
     Status.PASSED: "32",
     Status.FAILED: "31",
     Status.SKIPPED: "2",
     Status.ERROR: "35",
     Status.WAIVED: "33",
+    Status.ADVISORY: "33",
 }
 
 
@@ -97,7 +105,7 @@ def _rule_lines(result: RuleResult, report: Report, paint: _Paint) -> list[str]:
         return [head + f": {_one_line(result.reason)}"]
     lines = [head]
     for finding in result.findings:
-        lines.extend(_finding_lines(finding, finding.severity >= report.policy.fail_on, paint))
+        lines.extend(_finding_lines(finding, finding.blocking, paint))
     lines.append(f"      fix: {result.rule.fix}")
     lines.append(f"      docs: {result.rule.docs_url}")
     return lines

@@ -25,7 +25,7 @@ def escape_property(text: str) -> str:
 
 
 def level(finding: Finding, fail_on: Severity) -> str:
-    if finding.severity >= fail_on:
+    if finding.blocking:
         return "error"
     return "warning" if finding.severity >= Severity.LOW else "notice"
 

@@ -286,13 +286,13 @@ footer { color: var(--muted); font-size: 0.85rem; margin-top: 1.5rem; }
 
 
 def is_blocking(finding: Finding, fail_on: Severity) -> bool:
-    return finding.waiver is None and finding.severity >= fail_on
+    return finding.blocking
 
 
 def _gate(finding: Finding, fail_on: Severity) -> str:
     if finding.waiver is not None:
         return "waived"
-    return "blocking" if finding.severity >= fail_on else "advisory"
+    return "blocking" if finding.blocking else "advisory"
 
 
 def _blocking(result: RuleResult, report: Report) -> bool:
@@ -310,7 +310,7 @@ def _item_state(item: ChecklistItem, report: Report) -> tuple[str, str, str]:
     """(css class, mark, words) for a checklist item."""
     rules = [r for r in report.results if r.rule.name in item.rules]
     fail_on = report.policy.fail_on
-    if item.status is Status.FAILED:
+    if item.status in (Status.FAILED, Status.ADVISORY):
         blocking = sum(1 for r in rules for f in r.findings if is_blocking(f, fail_on))
         active = sum(1 for r in rules for f in r.findings if f.waiver is None)
         if blocking:

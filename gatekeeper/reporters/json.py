@@ -17,7 +17,7 @@ def _finding(f: Finding, fail_on: int) -> dict[str, Any]:
         "rule_id": f.rule.id,
         "rule": f.rule.name,
         "severity": f.severity.label,
-        "blocking": f.waiver is None and f.severity >= fail_on,
+        "blocking": f.blocking,
         "message": f.message,
         "location": {
             "artifact": f.location.artifact,

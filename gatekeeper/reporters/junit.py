@@ -44,8 +44,8 @@ def _case(report: Report, result: RuleResult) -> ET.Element:
         },
     )
     active = [f for f in result.findings if f.waiver is None]
-    blocking = [f for f in active if f.severity >= report.policy.fail_on]
-    advisory = [f for f in active if f.severity < report.policy.fail_on]
+    blocking = [f for f in active if f.blocking]
+    advisory = [f for f in active if not f.blocking]
     if result.status is Status.SKIPPED:
         ET.SubElement(case, "skipped", {"message": _clean(result.reason)})
     elif result.status is Status.WAIVED:
@@ -80,10 +80,7 @@ def _case(report: Report, result: RuleResult) -> ET.Element:
 
 def _counts(report: Report) -> dict[str, int]:
     failed = sum(
-        1
-        for r in report.results
-        if r.status is Status.FAILED
-        and any(f.waiver is None and f.severity >= report.policy.fail_on for f in r.findings)
+        1 for r in report.results if r.status is Status.FAILED and any(f.blocking for f in r.findings)
     )
     return {
         "tests": len(report.results),

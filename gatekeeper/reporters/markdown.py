@@ -137,11 +137,11 @@ def _subject(report: Report) -> list[str]:
 
 
 def is_blocking(finding: Finding, fail_on: Severity) -> bool:
-    return finding.waiver is None and finding.severity >= fail_on
+    return finding.blocking
 
 
 def _item_status(item: ChecklistItem, report: Report) -> str:
-    if item.status is Status.FAILED:
+    if item.status in (Status.FAILED, Status.ADVISORY):
         fail_on = report.policy.fail_on
         blocking = any(
             is_blocking(f, fail_on) for r in report.results if r.rule.name in item.rules for f in r.findings
@@ -179,10 +179,7 @@ def _waiver(waiver: WaiverInfo) -> str:
 
 
 def _finding(finding: Finding, fail_on: Severity) -> list[str]:
-    if finding.waiver is not None:
-        weight = "waived"
-    else:
-        weight = "blocking" if finding.severity >= fail_on else "advisory"
+    weight = "waived" if finding.waiver is not None else ("blocking" if finding.blocking else "advisory")
     where = code(str(finding.location))
     lines = [f"- **{finding.severity.label}** ({weight}) {where}: {text(finding.message)}"]
     if finding.evidence:

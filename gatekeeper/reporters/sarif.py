@@ -245,7 +245,7 @@ def _result(
         location["logicalLocations"] = [logical]
     properties: dict[str, Any] = {
         "severity": finding.severity.label,
-        "blocking": finding.waiver is None and finding.severity >= report.policy.fail_on,
+        "blocking": finding.blocking,
         "artifact": loc.artifact,
     }
     if report.subject.reference:

@@ -156,8 +156,8 @@ FINDINGS: dict[str, list[tuple[str, str]]] = {
     "good": [],
     "good+runtime": [],
     "single-stage": [
-        ("build-tools-in-image", "image /var/lib/dpkg/status"),  # from the base image's layers
-        ("image-size", "image size"),
+        ("build-tools-in-image", "single-stage/Dockerfile:3 (/var/lib/dpkg/status)"),  # the FROM bringing it
+        ("image-size", "single-stage/Dockerfile:3 (size)"),  # the largest layer is the base's
         ("single-stage-build", "single-stage/Dockerfile:3 (FROM)"),
     ],
     "secret-env": [("secrets-in-config", "secret-env/Dockerfile:23 (config.Env)")],
@@ -166,15 +166,15 @@ FINDINGS: dict[str, list[tuple[str, str]]] = {
         ("secret-files", "env-file-deleted/Dockerfile:23 (/app/.env)"),  # the COPY, not the rm
     ],
     "build-arg-token": [("secrets-in-config", "build-arg-token/Dockerfile:24 (history)")],  # the RUN
-    "root-user": [("runs-as-root", "image config.User")],
+    "root-user": [("runs-as-root", "root-user/Dockerfile:14 (config.User)")],  # the final FROM
     "health-curl": [("healthcheck-missing", "health-curl/Dockerfile:25 (config.Healthcheck)")],
     "log-files": [
         ("logs-to-files", "log-files/Dockerfile:20 (/var/log/app)"),  # log file
         ("logs-to-files", "log-files/Dockerfile:20 (/var/log/app)"),  # log directory
         ("logs-to-files", "log-files/Dockerfile:30 (config.Cmd)"),  # `>> /var/log/app/app.log`
     ],
-    "fat": [("image-size", "image size")],
-    "fat+waiver": [("image-size", "image size")],
+    "fat": [("image-size", "fat/Dockerfile:23 (size)")],  # the layer that makes it fat
+    "fat+waiver": [("image-size", "fat/Dockerfile:23 (size)")],
     "caches": [
         ("package-cache-left", "caches/Dockerfile:27 (/var/lib/apt/lists)"),
         ("package-cache-left", "caches/Dockerfile:28 (/root/.cache/pip)"),
@@ -183,13 +183,13 @@ FINDINGS: dict[str, list[tuple[str, str]]] = {
     "article": [
         ("base-image-unpinned", "article/Dockerfile:5 (FROM)"),
         ("dependencies-after-source", "article/Dockerfile:7 (COPY)"),
-        ("dockerignore", "article/Dockerfile:1 (.dockerignore)"),  # no .dockerignore at all
         ("dockerignore", "article/Dockerfile:7 (COPY)"),  # /app/.git came through `COPY . .`
-        ("healthcheck-missing", "image config.Healthcheck"),
+        ("dockerignore", "article/Dockerfile:7 (COPY)"),  # no .dockerignore: the COPY . it would filter
+        ("healthcheck-missing", "article/Dockerfile:5 (config.Healthcheck)"),
         ("junk-files", "article/Dockerfile:7 (/app/.git)"),
         ("junk-files", "article/Dockerfile:7 (/app/.vscode)"),
-        ("labels-missing", "image config.Labels"),
-        ("runs-as-root", "image config.User"),
+        ("labels-missing", "article/Dockerfile:5 (config.Labels)"),
+        ("runs-as-root", "article/Dockerfile:5 (config.User)"),
         ("single-stage-build", "article/Dockerfile:5 (FROM)"),
     ],
     "runtime-bare": [
@@ -254,8 +254,8 @@ MESSAGES: dict[str, list[str]] = {
     "article": [
         "FROM gk-it/python (stage '0') has no tag, so it means `latest`",
         "`COPY . .` (line 7) comes before `pip install --no-cache-dir --no-index -r requirements.txt`",
-        "The build context 'article' has no .dockerignore",
         "/app/.git reached the image through `COPY . .` (line 7)",
+        "The build context 'article' has no .dockerignore",
         "The image has no HEALTHCHECK",
         "/app/.git: version-control metadata (4 files,",
         "/app/.vscode: IDE settings (1 file,",
@@ -355,7 +355,7 @@ CHECKLIST: dict[str, dict[str, tuple[Status, str]]] = {
         "Non-root user": (Status.FAILED, "no USER is set"),
         "Secrets managed externally": (Status.PASSED, "no secrets in 3 ENV, 1 LABELs"),
         "Image size": (Status.PASSED, "uncompressed size 145.9 MB"),
-        "Dockerfile hygiene": (Status.FAILED, "`COPY . .` (line 7) comes before `pip install"),
+        "Dockerfile hygiene": (Status.FAILED, "FROM gk-it/python (stage '0') has no tag"),
     },
     "runtime-bare": {
         "Health checks": (Status.FAILED, "has no liveness or readiness probe"),
@@ -467,7 +467,7 @@ def test_failed_items_are_summarised_by_their_first_blocking_finding(case: Case)
     results = {r.rule.name: r for r in case.report.results}
     for item in case.report.checklist:
         if item.status is Status.FAILED:
-            first = next(f for rule in item.rules for f in results[rule].findings if f.waiver is None)
+            first = next(f for rule in item.rules for f in results[rule].findings if f.blocking)
             assert item.summary == first.message
 
 

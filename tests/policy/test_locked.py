@@ -79,3 +79,41 @@ def test_org_may_tune_its_own_locked_rule_in_the_same_file(tmp_path: Path) -> No
     policy = load_policy([str(tmp_path / "org.yaml")], RULES, image_names=["app:dev"])
     assert policy.profile == "dev"
     assert policy.rules["GK-IMG-001"].severity is Severity.LOW
+
+
+def test_raising_fail_on_does_not_unblock_a_locked_rule(tmp_path: Path) -> None:
+    policy = load_policy([files(tmp_path, "fail_on: critical\n")], RULES)
+    assert policy.fail_on is Severity.CRITICAL
+    assert policy.rules["GK-IMG-001"].locked_fail_on is Severity.MEDIUM  # org.yaml's (from default)
+
+
+def test_locks_hold_across_several_policy_files(tmp_path: Path) -> None:
+    (tmp_path / "org.yaml").write_text(ORG)
+    loose = tmp_path / "loose.yaml"
+    loose.write_text("version: 1\nrules:\n  runs-as-root: false\n")
+    with pytest.raises(
+        PolicyError, match=r"loose\.yaml: rule runs-as-root is locked by .*org\.yaml:7; this policy weakens"
+    ):
+        load_policy([str(tmp_path / "org.yaml"), str(loose)], RULES)
+    waive = tmp_path / "waive.yaml"
+    waive.write_text("version: 1\nwaivers:\n  - {rule: runs-as-root, reason: legacy, expires: 2099-01-01}\n")
+    with pytest.raises(PolicyError, match="cannot be waived"):
+        load_policy([str(tmp_path / "org.yaml"), str(waive)], RULES)
+    stricter = tmp_path / "stricter.yaml"
+    stricter.write_text("version: 1\nrules:\n  runs-as-root: {severity: critical}\n")
+    assert (
+        load_policy([str(tmp_path / "org.yaml"), str(stricter)], RULES).rules["GK-IMG-001"].severity
+        is Severity.CRITICAL
+    )
+
+
+def test_paths_in_messages_are_normalised(tmp_path: Path) -> None:
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "org.yaml").write_text(ORG)
+    (tmp_path / "team").mkdir()
+    team = tmp_path / "team" / "team.yaml"
+    team.write_text("version: 1\nextends: [../org/org.yaml]\nrules:\n  runs-as-root: false\n")
+    with pytest.raises(PolicyError) as info:
+        load_policy([str(team)], RULES)
+    assert "/../" not in str(info.value)
+    assert f"locked by {tmp_path / 'org' / 'org.yaml'}:7" in str(info.value)

@@ -67,3 +67,15 @@ def test_profile_keys_validated(tmp_path: Path) -> None:
     path.write_text("version: 1\nprofiles:\n  prod:\n    matches: ['*']\n")
     with pytest.raises(PolicyError, match="unknown key 'matches' \\(did you mean 'match'\\?\\)"):
         load_policy([str(path)], RULES)
+
+
+def test_profile_applies_where_it_is_defined(tmp_path: Path) -> None:
+    """A file extending the one that defines a profile still overrides what the profile sets."""
+    (tmp_path / "base.yaml").write_text(POLICY)
+    child = tmp_path / "prod.yaml"
+    child.write_text("version: 1\nextends: [base.yaml]\nfail_on: low\n")
+    policy = load_policy([str(child)], RULES, image_names=["app:prod"])
+    assert policy.profile == "prod"
+    assert policy.fail_on is Severity.LOW
+    assert policy.origins["fail_on"] == f"{child}:3"
+    assert policy.rules["GK-IMG-003"].options == {"max": "100MB"}  # the profile's rule still applies

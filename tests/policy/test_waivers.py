@@ -138,3 +138,23 @@ def test_waiver_without_reason_or_expiry_is_invalid_policy(
     )
     assert cli.main(["check", "docker-archive:app.tar", "--policy", "p.yaml"]) == ExitCode.USAGE
     assert "'2099-02-30' is not a valid date" in capsys.readouterr().err
+
+
+def test_expired_waiver_fails_even_with_a_lenient_threshold(work: Path) -> None:
+    waiver = "  - {rule: labels-missing, reason: later, expires: 2020-01-01}\n"
+    code, doc = run("--policy", policy(work, waiver, extra="fail_on: critical\n"))
+    assert code == ExitCode.GATE_FAILED
+    expired = [f for f in doc["findings"] if f["rule"] == "waiver-expired"]
+    assert expired[0]["blocking"] is True
+    assert doc["verdict"]["blocking"] == 1
+
+
+def test_locked_rule_blocks_under_a_raised_fail_on(work: Path) -> None:
+    (work / "org.yaml").write_text(
+        "version: 1\nextends: builtin:default\nrules:\n  runs-as-root: {locked: true}\n"
+    )
+    (work / "team.yaml").write_text("version: 1\nextends: org.yaml\nfail_on: critical\n")
+    code, doc = run("--policy", "team.yaml")
+    assert code == ExitCode.GATE_FAILED
+    blocking = [f["rule"] for f in doc["findings"] if f["blocking"]]
+    assert blocking == ["runs-as-root"]

@@ -45,6 +45,7 @@ def sample_report() -> Report:
             image_location("config.User"),
             "a" * 32,
             evidence="USER root",
+            blocking=True,
         ),
         Finding(
             root,
@@ -52,6 +53,7 @@ def sample_report() -> Report:
             "Named user 'ghost' missing",
             Location("Dockerfile", 12, "USER"),
             "b" * 32,
+            blocking=True,
         ),
     )
     findings_info = (

@@ -34,7 +34,8 @@ def test_per_level_cap_and_summary_notice() -> None:
     report = sample_report()
     rule = report.results[0].rule
     many = tuple(
-        Finding(rule, Severity.HIGH, f"finding {i}", image_location(f"p{i}"), f"{i:032d}") for i in range(25)
+        Finding(rule, Severity.HIGH, f"finding {i}", image_location(f"p{i}"), f"{i:032d}", blocking=True)
+        for i in range(25)
     )
     result = RuleResult(rule, Status.FAILED, Severity.HIGH, findings=many)
     text = render(dataclasses.replace(report, results=(result,)), RenderOptions())

@@ -209,8 +209,12 @@ def test_every_string_from_the_report_is_escaped() -> None:
         docs_url="javascript:alert(1)",
         checklist=EVIL,
     )
-    finding = Finding(rule, Severity.CRITICAL, EVIL, Location(EVIL, 3, EVIL), "f" * 32, evidence=EVIL)
-    waived = dataclasses.replace(finding, waiver=WaiverInfo(EVIL, EVIL, EVIL, EVIL, EVIL, EVIL))
+    finding = Finding(
+        rule, Severity.CRITICAL, EVIL, Location(EVIL, 3, EVIL), "f" * 32, evidence=EVIL, blocking=True
+    )
+    waived = dataclasses.replace(
+        finding, waiver=WaiverInfo(EVIL, EVIL, EVIL, EVIL, EVIL, EVIL), blocking=False
+    )
     results = (
         RuleResult(rule, Status.FAILED, Severity.CRITICAL, findings=(finding, waived)),
         RuleResult(dataclasses.replace(rule, id=EVIL), Status.ERROR, Severity.LOW, reason=EVIL),
@@ -312,7 +316,7 @@ def test_findings_are_capped_per_rule() -> None:
     base = sample_report()
     rule = base.results[0].rule
     many = tuple(
-        Finding(rule, Severity.HIGH, f"finding {n}", Location("Dockerfile", n), f"{n:032x}")
+        Finding(rule, Severity.HIGH, f"finding {n}", Location("Dockerfile", n), f"{n:032x}", blocking=True)
         for n in range(205)
     )
     results = (RuleResult(rule, Status.FAILED, Severity.HIGH, findings=many),)

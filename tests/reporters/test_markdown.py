@@ -44,7 +44,16 @@ def rule_info(i: int, checklist_item: str = "Image size", severity: Severity = S
 
 
 def finding(info: RuleInfo, message: str, severity: Severity = Severity.HIGH, n: int = 0) -> Finding:
-    return Finding(info, severity, message, Location("Dockerfile", n + 1), f"{n:032x}", evidence=f"ev {n}")
+    blocking = severity >= Severity.MEDIUM  # the sample policy fails on medium
+    return Finding(
+        info,
+        severity,
+        message,
+        Location("Dockerfile", n + 1),
+        f"{n:032x}",
+        evidence=f"ev {n}",
+        blocking=blocking,
+    )
 
 
 def report_of(*results: RuleResult) -> Report:
@@ -232,7 +241,7 @@ def test_long_messages_are_cut() -> None:
 def test_waived_findings_and_unused_waivers() -> None:
     info = rule_info(1)
     waiver = WaiverInfo("rule-1", "batch job | no probe", "2027-03-31", "gatekeeper.yaml", "@ops", "JIRA-12")
-    waived = dataclasses.replace(finding(info, "waived one"), waiver=waiver)
+    waived = dataclasses.replace(finding(info, "waived one"), waiver=waiver, blocking=False)
     results = (RuleResult(info, Status.WAIVED, Severity.HIGH, findings=(waived,)),)
     report = dataclasses.replace(report_of(*results), unused_waivers=(waiver,))
     text = render(report)
@@ -251,7 +260,7 @@ def test_partly_waived_rule_stays_a_failure_with_the_waived_finding_last() -> No
     info = rule_info(1)
     waiver = WaiverInfo("rule-1", "known", "2027-03-31", "gatekeeper.yaml")
     findings = (
-        dataclasses.replace(finding(info, "waived one", Severity.CRITICAL, 0), waiver=waiver),
+        dataclasses.replace(finding(info, "waived one", Severity.CRITICAL, 0), waiver=waiver, blocking=False),
         finding(info, "live one", Severity.HIGH, 1),
     )
     text = render(report_of(RuleResult(info, Status.FAILED, Severity.HIGH, findings=findings)))

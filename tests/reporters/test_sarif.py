@@ -128,7 +128,9 @@ def failed(info: RuleInfo, *findings: Finding, severity: Severity | None = None)
 
 
 def finding(info: RuleInfo, message: str, location: Location, fp: str, **kw: Any) -> Finding:
-    return Finding(info, kw.pop("severity", info.severity), message, location, fp, **kw)
+    severity = kw.pop("severity", info.severity)
+    blocking = kw.pop("blocking", kw.get("waiver") is None and severity >= Severity.MEDIUM)
+    return Finding(info, severity, message, location, fp, blocking=blocking, **kw)
 
 
 def passed_rules(report: Report) -> set[str]:
@@ -341,8 +343,9 @@ def test_real_run_is_valid(
     real: Report, validators: list[tuple[str, jsonschema.protocols.Validator]]
 ) -> None:
     assert real.findings
-    assert any(f.location.artifact == "image" for f in real.findings)
-    assert any(f.location.artifact != "image" for f in real.findings)
+    # With a Dockerfile, image findings point at its lines (image-level anchoring is covered by
+    # the sample report, whose findings include `image` locations).
+    assert all(f.location.artifact != "image" for f in real.findings)
     check_sarif(real, validators)
 
 

@@ -88,14 +88,23 @@ def _leaked(files: FileIndex, dest: str, patterns: list[str]) -> list[str]:
     return sorted(set(found))
 
 
+def _missing_location(target: Target) -> Location:
+    """Where a missing .dockerignore hurts: the first whole-context COPY, else the final FROM."""
+    dockerfile = target.dockerfile
+    if dockerfile is None:
+        root = target.context.root if target.context is not None else "."
+        return Location(posixpath.join(root, ".dockerignore"), None, ".dockerignore")
+    copies = list(_context_copies(dockerfile))
+    if copies:
+        return target.instruction_location(copies[0][0])
+    return Location(dockerfile.path, dockerfile.runtime_chain()[-1].line, ".dockerignore")
+
+
 def check(target: Target, options: Options) -> Iterator[Item]:
     if target.context is None:
         raise NotApplicable("no build context given or found (use --context or --dockerfile)")
     dockerfile = target.dockerfile
-    if dockerfile is not None:
-        where = Location(dockerfile.path, 1, ".dockerignore")
-    else:
-        where = Location(posixpath.join(target.context.root, ".dockerignore"), None, ".dockerignore")
+    where = _missing_location(target)
     ignore = target.context.dockerignore
     has_package_json = "package.json" in target.context.files
     should = list(options.required) + (["node_modules"] if has_package_json else [])

@@ -49,4 +49,5 @@ RULE = Rule(
     doc=__doc__ or "",
     options=NoOptions,
     default_enabled=True,
+    always_blocking=True,
 )

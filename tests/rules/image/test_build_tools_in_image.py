@@ -203,7 +203,7 @@ def test_base_image_layer_is_named_as_such() -> None:
     assert v.message.startswith(
         "The base image python:3.11 (layer 0 (RUN apt-get install -y build-essential)) puts"
     )
-    assert v.location.artifact == "image"
+    assert (v.location.artifact, v.location.line) == ("Dockerfile", 1)  # the FROM that brings it in
 
 
 def test_target_built_by_hand() -> None:

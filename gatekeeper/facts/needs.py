@@ -30,7 +30,19 @@ class ContentWanted:
             return False
         if path in self.paths:
             return True
+        if self._literals is None or not self._literals.search(path):
+            return False
         return any(literal in path and regex.match(path) for literal, regex in self._compiled)
+
+    @functools.cached_property
+    def _literals(self) -> re.Pattern[str] | None:
+        """One pass over the path finds whether any pattern's literal occurs at all."""
+        literals = sorted({literal for literal, _ in self._compiled}, key=len, reverse=True)
+        if not literals:
+            return None
+        if "" in literals:
+            return re.compile("")  # a pattern with no literal part: every path is a candidate
+        return re.compile("|".join(re.escape(literal) for literal in literals))
 
     @functools.cached_property
     def _compiled(self) -> tuple[tuple[str, re.Pattern[str]], ...]:

@@ -3,7 +3,7 @@
 # user, has a health check and traceability labels, and logs to stdout/stderr.
 #
 #   docker build -t gatekeeper --build-arg REVISION="$(git rev-parse HEAD)" .
-#   docker run --rm -v "$PWD:/work:ro" gatekeeper check docker-archive:/work/app.tar
+#   docker run --rm -v "$PWD:/data:ro" gatekeeper check docker-archive:/data/app.tar
 #
 # Offline builds (`docker build --network none`): put the dependency wheels and the build backend
 # into ./wheels first, for the base image's Python (run this with the same Python version); when
@@ -50,7 +50,7 @@ COPY --from=builder /opt/gatekeeper /opt/gatekeeper
 ENV PATH=/opt/gatekeeper/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-WORKDIR /work
+WORKDIR /data
 USER 10001:10001
 # A CLI container lives as long as one check, so the health check is the cheapest proof that the
 # interpreter and the installed package still start (it matters for long registry checks and for

@@ -194,8 +194,8 @@ def test_image_checks_a_mounted_archive(own_image: BuiltImage, tmp_path: Path) -
     archive.chmod(0o644)
     command = [docker_cli(), "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp"]
     command += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
-    command += ["--volume", f"{mounted}:/work:ro", own_image.tag]
-    command += ["check", "docker-archive:/work/app.tar", "--policy", "builtin:default", "--format", "json"]
+    command += ["--volume", f"{mounted}:/data:ro", own_image.tag]
+    command += ["check", "docker-archive:/data/app.tar", "--policy", "builtin:default", "--format", "json"]
     result = _run(command)
     expected = api.check(f"docker-archive:{archive}", policies=["builtin:default"])
     assert result.returncode == (0 if expected.passed else 1), _tail(result)

@@ -208,3 +208,10 @@ class RuntimeFacts:
     @property
     def log_text(self) -> str:
         return "\n".join(self.log_sample)
+
+    @property
+    def output_evidence(self) -> str:
+        """What the container printed, for evidence (already redacted when recorded)."""
+        if not self.log_sample:
+            return "no output on stdout or stderr"
+        return f"last {len(self.log_sample)} line(s) of output:\n{self.log_text}"

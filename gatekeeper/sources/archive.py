@@ -52,6 +52,20 @@ def _familiar(name: str) -> str:
     return name
 
 
+def open_member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name: str, what: str) -> IO[bytes]:
+    """A member of a seekable tar as a file object, or a one-line BadArchive."""
+    member = members.get(name)
+    if member is None:
+        raise BadArchive(f"{what}: {name} is missing")
+    try:
+        fileobj = tar.extractfile(member)
+    except TAR_ERRORS as exc:
+        raise BadArchive(f"{what}: cannot read {name}: {exc}") from exc
+    if fileobj is None:
+        raise BadArchive(f"{what}: {name} is not a file")
+    return fileobj
+
+
 def select_entry(raw: bytes, selector: str, what: str) -> ManifestEntry:
     """Pick the image in manifest.json: the only one, or the one tagged `selector`."""
     try:
@@ -193,15 +207,7 @@ def _read_seekable(
     wanted = request.wanted if request.filesystem else NOTHING
 
     def scan_of(name: str) -> LayerScan:
-        member = members.get(name)
-        if member is None:
-            raise BadArchive(f"{what}: layer {name} is missing")
-        try:
-            fileobj = tar.extractfile(member)
-        except TAR_ERRORS as exc:
-            raise BadArchive(f"{what}: cannot read layer {name}: {exc}") from exc
-        if fileobj is None:
-            raise BadArchive(f"{what}: layer {name} is not a file")
+        fileobj = open_member(tar, members, name, f"{what}: layer")
         try:
             return scan_blob(fileobj, wanted, name=f"{what}: layer {name}")
         except TAR_ERRORS as exc:

@@ -24,7 +24,7 @@ from gatekeeper.sources._oci import (
     parse_manifest,
     select_platform,
 )
-from gatekeeper.sources.archive import TAR_ERRORS
+from gatekeeper.sources.archive import TAR_ERRORS, open_member
 from gatekeeper.sources.layers import IndexBuilder, LayerScan, scan_blob, verify
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -95,16 +95,7 @@ def _tar_store(path: str, what: str) -> Iterator[_Store]:
             raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
 
         def opener(name: str) -> IO[bytes]:
-            member = members.get(name)
-            if member is None:
-                raise BadArchive(f"{what}: {name} is missing (not an OCI archive?)")
-            try:
-                fileobj = tar.extractfile(member)
-            except TAR_ERRORS as exc:
-                raise BadArchive(f"{what}: cannot read {name}: {exc}") from exc
-            if fileobj is None:
-                raise BadArchive(f"{what}: {name} is not a file")
-            return fileobj
+            return open_member(tar, members, name, what)
 
         yield _Store(opener, what)
 

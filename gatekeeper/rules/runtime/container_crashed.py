@@ -45,12 +45,6 @@ def _where(target: Target, runtime: RuntimeFacts, memory: bool = False) -> Locat
     return runtime.settings.origin or image_location("runtime")
 
 
-def _output(runtime: RuntimeFacts) -> str:
-    if not runtime.log_sample:
-        return "no output on stdout or stderr"
-    return f"last {len(runtime.log_sample)} line(s) of output:\n{runtime.log_text}"
-
-
 def check(target: Target, _: NoOptions) -> Iterator[Item]:
     runtime = target.require_runtime()
     settings = runtime.settings
@@ -70,7 +64,7 @@ def check(target: Target, _: NoOptions) -> Iterator[Item]:
             f"{name} was killed by the OOM killer{after} under its memory limit ({limit}{source}).",
             _where(target, runtime, memory=True),
             detail="oom-killed",
-            evidence=_output(runtime),
+            evidence=runtime.output_evidence,
         )
         return
     if runtime.job:
@@ -81,7 +75,7 @@ def check(target: Target, _: NoOptions) -> Iterator[Item]:
             "observation window: a service that stops is restarted over and over.",
             _where(target, runtime),
             detail="exited",
-            evidence=_output(runtime),
+            evidence=runtime.output_evidence,
         )
         return
     if runtime.restarts:
@@ -89,7 +83,7 @@ def check(target: Target, _: NoOptions) -> Iterator[Item]:
             f"{name} was restarted {runtime.restarts} time(s) during the run.",
             _where(target, runtime),
             detail="restarted",
-            evidence=_output(runtime),
+            evidence=runtime.output_evidence,
         )
         return
     peak = f"; peak memory {format_mib(runtime.memory_peak)}" if runtime.memory_peak else ""

@@ -37,12 +37,6 @@ def _where(runtime: RuntimeFacts) -> Location:
     return runtime.settings.origin or image_location("runtime")
 
 
-def _output(runtime: RuntimeFacts) -> str:
-    if not runtime.log_sample:
-        return "no output on stdout or stderr"
-    return f"last {len(runtime.log_sample)} line(s) of output:\n{runtime.log_text}"
-
-
 def check(target: Target, _: NoOptions) -> Iterator[Item]:
     runtime = target.require_runtime()
     if not runtime.job:
@@ -58,7 +52,7 @@ def check(target: Target, _: NoOptions) -> Iterator[Item]:
             f"{name} did not finish within the run's {runtime.settings.timeout:g}s timeout.",
             _where(runtime),
             detail="timeout",
-            evidence=_output(runtime),
+            evidence=runtime.output_evidence,
         )
         return
     after = f" after {runtime.exited_after:g}s" if runtime.exited_after is not None else ""
@@ -68,7 +62,7 @@ def check(target: Target, _: NoOptions) -> Iterator[Item]:
             f"{name} failed: exit code {runtime.exit_code}{after}{oom}.",
             _where(runtime),
             detail="exit-code",
-            evidence=_output(runtime),
+            evidence=runtime.output_evidence,
         )
         return
     yield Evidence(f"{name} completed with exit code 0{after} ({runtime.settings.summary()})")

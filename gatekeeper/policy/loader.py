@@ -383,17 +383,7 @@ class _Resolver:
         if lock is None:
             return
         rule = self.by_id[rule_id]
-        base = state.doc["rules"].get(rule_id, {})
-        problems = []
-        if setting.get("enabled") is False:
-            problems.append("disable it")
-        if setting.get("locked") is False:
-            problems.append("unlock it")
-        if "severity" in setting and _severity(setting, rule) < _severity(base, rule):
-            problems.append("lower its severity")
-        changed = [k for k, v in setting.get("options", {}).items() if base.get("options", {}).get(k) != v]
-        if changed:
-            problems.append(f"change its options ({', '.join(changed)})")
+        problems = _weakenings(setting, state.doc["rules"].get(rule_id, {}), rule)
         if problems:
             section: Any = doc.data
             for part in where.split("."):
@@ -468,21 +458,37 @@ def _resolve(
     return resolver, state
 
 
+def _weakenings(setting: Mapping[str, Any], base: Mapping[str, Any], rule: Rule[Any]) -> list[str]:
+    """What `setting` would do to a locked rule whose merged setting so far is `base`."""
+    problems = []
+    if setting.get("enabled") is False:
+        problems.append("disable it")
+    if setting.get("locked") is False:
+        problems.append("unlock it")
+    if "severity" in setting and _severity(setting, rule) < _severity(base, rule):
+        problems.append("lower its severity")
+    changed = [k for k, v in setting.get("options", {}).items() if base.get("options", {}).get(k) != v]
+    if changed:
+        problems.append(f"change its options ({', '.join(changed)})")
+    return problems
+
+
 def _check_later_spec(resolver: _Resolver, state: _State, upper: _State, spec: str) -> None:
     """A later --policy may not weaken what an earlier one locked (no file positions here)."""
-    for rule_id, setting in upper.doc.get("rules", {}).items():
-        lock = state.locks.get(rule_id)
-        if lock is None or upper.locks.get(rule_id) == lock:
-            continue
-        rule = resolver.by_id[rule_id]
-        base = state.doc["rules"].get(rule_id, {})
-        weakened = (
-            setting.get("enabled") is False
-            or _severity(setting, rule) < _severity(base, rule)
-            or any(base.get("options", {}).get(k) != v for k, v in setting.get("options", {}).items())
-        )
-        if weakened:
-            raise PolicyError(f"{spec}: rule {rule.name} is locked by {lock.origin}; this policy weakens it")
+    layers = [upper.doc.get("rules", {})]
+    layers += [p.get("rules", {}) for p in upper.doc.get("profiles", {}).values()]
+    for rules in layers:
+        for rule_id, setting in rules.items():
+            lock = state.locks.get(rule_id)
+            if lock is None or upper.locks.get(rule_id) == lock:
+                continue
+            rule = resolver.by_id[rule_id]
+            problems = _weakenings(setting, state.doc["rules"].get(rule_id, {}), rule)
+            if problems:
+                raise PolicyError(
+                    f"{spec}: rule {rule.name} is locked by {lock.origin}; "
+                    f"this policy cannot {' or '.join(problems)}"
+                )
     for waiver in upper.doc.get("waivers", ()):
         lock = state.locks.get(waiver["rule"])
         if lock is not None:

@@ -92,7 +92,8 @@ def test_locks_hold_across_several_policy_files(tmp_path: Path) -> None:
     loose = tmp_path / "loose.yaml"
     loose.write_text("version: 1\nrules:\n  runs-as-root: false\n")
     with pytest.raises(
-        PolicyError, match=r"loose\.yaml: rule runs-as-root is locked by .*org\.yaml:7; this policy weakens"
+        PolicyError,
+        match=r"loose\.yaml: rule runs-as-root is locked by .*org\.yaml:7; this policy cannot disable it",
     ):
         load_policy([str(tmp_path / "org.yaml"), str(loose)], RULES)
     waive = tmp_path / "waive.yaml"
@@ -117,3 +118,17 @@ def test_paths_in_messages_are_normalised(tmp_path: Path) -> None:
         load_policy([str(team)], RULES)
     assert "/../" not in str(info.value)
     assert f"locked by {tmp_path / 'org' / 'org.yaml'}:7" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("loose", "what"),
+    [
+        ("rules:\n  runs-as-root: {locked: false}\n", "cannot unlock it"),
+        ("profiles:\n  dev:\n    rules:\n      runs-as-root: {severity: low}\n", "cannot lower its severity"),
+    ],
+)
+def test_later_policy_file_checked_like_extends(tmp_path: Path, loose: str, what: str) -> None:
+    (tmp_path / "org.yaml").write_text(ORG)
+    (tmp_path / "loose.yaml").write_text("version: 1\n" + loose)
+    with pytest.raises(PolicyError, match=what):
+        load_policy([str(tmp_path / "org.yaml"), str(tmp_path / "loose.yaml")], RULES)

@@ -17,7 +17,7 @@ from gatekeeper.facts.mapping import layer_instructions, match_history
 from gatekeeper.facts.needs import NOTHING, Need, Request
 from gatekeeper.facts.scan import ScanReport
 from gatekeeper.findings import Severity
-from gatekeeper.inputs import InputOptions, Inputs, gather, image_names, repository, select_workloads
+from gatekeeper.inputs import InputOptions, Inputs, gather, repository, select_workloads
 from gatekeeper.policy.loader import load_policy
 from gatekeeper.policy.model import Policy, Waiver
 from gatekeeper.policy.remote import Fetcher, default_cache_dir
@@ -45,11 +45,7 @@ def request_for(policy: Policy, rules: Sequence[Rule[Any]]) -> Request:
 
 def subject_key(ref: ImageRef | None) -> str:
     """The image name without tag or digest: fingerprints stay stable across releases."""
-    if ref is None:
-        return ""
-    name = ref.display_name.split("@", 1)[0]
-    head, sep, tail = name.rpartition(":")
-    return head if sep and "/" not in tail else name
+    return repository(ref.display_name) if ref is not None else ""
 
 
 def reference_names(ref: ImageRef | None, repo_tags: Sequence[str] = ()) -> tuple[str, ...]:
@@ -76,7 +72,7 @@ def build_target(
     matched: dict[int, Any] = {}
     if image is not None and inputs.dockerfile is not None:
         matched = match_history(inputs.dockerfile, image.history)
-    tags = image.repo_tags if image else ()
+    names = reference_names(ref, image.repo_tags if image else ())
     waivers: tuple[Waiver, ...] = policy.waivers if policy is not None else ()
     problems: tuple[InlineProblem, ...] = ()
     if policy is not None and inputs.dockerfile is not None:
@@ -87,16 +83,14 @@ def build_target(
         dockerfile=inputs.dockerfile,
         context=inputs.context,
         workloads=inputs.workloads,
-        image_workloads=select_workloads(
-            inputs.workloads, image_names(ref.display_name if ref else "", tags), inputs.service
-        ),
+        image_workloads=select_workloads(inputs.workloads, names, inputs.service),
         scans=inputs.scans + scans,
         inputs=inputs.files,
         scan_notes=scan_notes,
         now=now,
         history_instructions=matched,
         layer_instructions=layer_instructions(image.history, matched) if image else {},
-        image_names=reference_names(ref, tags),
+        image_names=names,
         waivers=waivers,
         inline_problems=tuple((p.line, p.message, p.detail) for p in problems),
     )

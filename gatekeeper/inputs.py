@@ -7,7 +7,7 @@ pure parsers. Paths in findings are shown relative to the working directory when
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,15 +157,8 @@ def _context(
     return BuildContext(display_path(root, workdir) or ".", ignore, entries)
 
 
-def image_names(reference: str, repo_tags: Sequence[str]) -> set[str]:
-    """Repository names (no registry for Docker Hub, no tag, no digest) an image goes by."""
-    names = set()
-    for name in (reference, *repo_tags):
-        names.add(repository(name))
-    return {n for n in names if n}
-
-
 def repository(name: str) -> str:
+    """The repository a reference names: no tag, no digest, no registry for Docker Hub."""
     name = name.split("@", 1)[0]
     for prefix in ("docker://", "docker-daemon:"):
         name = name.removeprefix(prefix)
@@ -183,11 +176,12 @@ def repository(name: str) -> str:
 
 
 def select_workloads(
-    workloads: Sequence[Workload], names: set[str], service: str | None
+    workloads: Sequence[Workload], image_names: Iterable[str], service: str | None
 ) -> tuple[Workload, ...]:
-    """The workloads that run the checked image."""
+    """The workloads that run the checked image (known by any of `image_names`)."""
     if service:
         return tuple(w for w in workloads if w.name == f"compose service {service}")
+    names = {r for r in map(repository, image_names) if r}
     short = {n.rsplit("/", 1)[-1] for n in names}
     chosen = []
     for workload in workloads:

@@ -16,7 +16,6 @@ from gatekeeper.inputs import (
     InputOptions,
     display_path,
     gather,
-    image_names,
     read_text,
     repository,
     select_workloads,
@@ -399,15 +398,6 @@ def test_repository(name: str, repo: str) -> None:
     assert repository(name) == repo
 
 
-def test_image_names() -> None:
-    assert image_names("app:prod", ["app:prod", "registry.example.com/team/app:1.4.2", "app:latest"]) == {
-        "app",
-        "registry.example.com/team/app",
-    }
-    assert image_names("", []) == set()
-    assert image_names("docker.io/library/nginx:1.27", []) == {"nginx"}
-
-
 def workload(name: str, image: str, kind: str = "compose") -> Workload:
     return Workload(name=name, kind=kind, origin=Location("compose.yaml", 1, name), image=image)
 
@@ -445,6 +435,6 @@ def test_select_workloads(names: set[str], service: str | None, chosen: list[str
     assert [w.name for w in select_workloads(WORKLOADS, names, service)] == chosen
 
 
-def test_select_workloads_with_image_names() -> None:
-    names = image_names("docker.io/library/postgres:15-alpine", [])
+def test_select_workloads_by_full_references() -> None:
+    names = ["docker.io/library/postgres:15-alpine", "localhost:5000/cache@sha256:0123", ""]
     assert [w.name for w in select_workloads(WORKLOADS, names, None)] == ["compose service db"]

@@ -14,7 +14,8 @@ stage, preferably by number so Kubernetes `runAsNonRoot` can verify it:
 
 Fails: no USER (root by default), `root`, `0`, `0:0`, `root:app`; a user name that resolves to UID 0
 in the image's /etc/passwd; a UID below `min_uid`. A user name that does not exist in the image's
-/etc/passwd is its own finding: the container would not start.
+/etc/passwd, or a group name (`USER app:web`) that is not in /etc/group, is its own finding:
+the container would not start.
 
 The runtime wins over the image: when every compose service / Kubernetes container that runs this
 image sets its own user (`user:`, `runAsUser`), those are judged instead of the image default. A
@@ -42,7 +43,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gatekeeper.facts import Target
-from gatekeeper.facts.accounts import GROUP, PASSWD, parse_passwd
+from gatekeeper.facts.accounts import GROUP, PASSWD, parse_group, parse_passwd
 from gatekeeper.facts.image import FileIndex
 from gatekeeper.facts.needs import ContentWanted, Need, Request
 from gatekeeper.findings import IMAGE, Location, Severity, image_location
@@ -146,6 +147,27 @@ def _judge(
         reason = "no USER is set, so it runs as root" if not user_spec else f"{shown} is root"
         yield Violation(f"The image runs as root: {reason}.", where, detail=f"{origin}root")
         return
+    yield from _judge_user(user, group, shown, where, origin, files, options)
+    if group and not group.isdigit() and options.check_passwd and files is not None:
+        data = files.content(GROUP)
+        if data is None or group not in parse_group(data):
+            missing = "the image has no /etc/group" if data is None else f"{group!r} is not in /etc/group"
+            yield Violation(
+                f'{shown}: {missing}; the container would fail to start ("unable to find group {group}").',
+                where if where.artifact != IMAGE else image_location(GROUP),
+                detail=f"{origin}unknown-group",
+            )
+
+
+def _judge_user(
+    user: str,
+    group: str,
+    shown: str,
+    where: Location,
+    origin: str,
+    files: FileIndex | None,
+    options: Options,
+) -> Iterator[Item]:
     if user.isdigit():
         uid = int(user)
         if uid < options.min_uid:

@@ -11,6 +11,7 @@ PASSWD = file(
     "root:x:0:0:root:/root:/bin/sh\napp:x:10001:10001::/app:/bin/sh\n"
     "toor:x:0:0::/root:/bin/sh\nsvc:x:999:999::/:/bin/false\n",
 )
+GROUP = file("/etc/group", "root:x:0:\napp:x:10001:\nweb:x:2000:app\n")
 
 
 @pytest.mark.parametrize("user", ["", "root", "0", "0:0", "root:app", "toor", "0:10001"])
@@ -20,7 +21,28 @@ def test_root_users_fail(user: str) -> None:
 
 @pytest.mark.parametrize("user", ["10001", "10001:10001", "app", "app:app", "svc"])
 def test_non_root_users_pass(user: str) -> None:
-    assert passes(RULE, image([[PASSWD]], User=user))
+    assert passes(RULE, image([[PASSWD, GROUP]], User=user))
+
+
+@pytest.mark.parametrize("user", ["app:web", "10001:web", "app:2000", "10001:ghosts"])
+def test_group_names_resolve_in_etc_group(user: str) -> None:
+    if user.endswith("ghosts"):
+        [v] = violations(RULE, image([[PASSWD, GROUP]], User=user))
+        assert "'ghosts' is not in /etc/group" in v.message
+        assert "unable to find group ghosts" in v.message
+        assert v.detail == "unknown-group"
+        assert v.location.pointer == "/etc/group"
+    else:
+        assert passes(RULE, image([[PASSWD, GROUP]], User=user))
+
+
+def test_group_name_without_group_file() -> None:
+    [v] = violations(RULE, image([[PASSWD]], User="app:app"))
+    assert "the image has no /etc/group" in v.message
+
+
+def test_group_not_checked_without_filesystem() -> None:
+    assert passes(RULE, image([[PASSWD]], filesystem=False, User="10001:ghosts"))
 
 
 def test_no_user_message_says_so() -> None:

@@ -34,6 +34,11 @@ class RuleResult:
     """Why it was skipped, or what went wrong (ERROR)."""
     findings: tuple[Finding, ...] = ()
 
+    @property
+    def blocking(self) -> bool:
+        """Whether any finding of this rule fails the gate."""
+        return any(f.blocking for f in self.findings)
+
 
 @dataclass(frozen=True)
 class ChecklistItem:
@@ -105,11 +110,11 @@ class Report:
     """Waivers that matched no finding (stale exceptions worth deleting)."""
     profile: str = ""
 
+    duration_s: float = 0.0
+
     @property
     def dockerfile(self) -> str | None:
         return next((path for kind, path, _ in self.inputs if kind == "dockerfile"), None)
-
-    duration_s: float = 0.0
 
     @property
     def findings(self) -> tuple[Finding, ...]:

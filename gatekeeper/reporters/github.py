@@ -24,7 +24,7 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def level(finding: Finding, fail_on: Severity) -> str:
+def level(finding: Finding) -> str:
     if finding.blocking:
         return "error"
     return "warning" if finding.severity >= Severity.LOW else "notice"
@@ -45,7 +45,7 @@ def _annotation(report: Report, finding: Finding) -> str:
         props["file"] = report.dockerfile
         props["line"] = "1"
     message = f"{finding.message} Fix: {finding.rule.fix}"
-    return _command(level(finding, report.policy.fail_on), props, message)
+    return _command(level(finding), props, message)
 
 
 def render(report: Report, options: RenderOptions) -> str:
@@ -54,7 +54,7 @@ def render(report: Report, options: RenderOptions) -> str:
     lines: list[str] = []
     hidden = 0
     for finding in findings:
-        kind = level(finding, report.policy.fail_on)
+        kind = level(finding)
         if shown.get(kind, 0) >= PER_LEVEL:
             hidden += 1
             continue

@@ -18,7 +18,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from gatekeeper.findings import Finding, Severity, WaiverInfo
+from gatekeeper.findings import Finding, WaiverInfo
 from gatekeeper.report import ChecklistItem, FileSummary, LayerSummary, Report, RuleResult, Status
 from gatekeeper.reporters import RenderOptions, Reporter
 from gatekeeper.units import format_size
@@ -285,23 +285,15 @@ footer { color: var(--muted); font-size: 0.85rem; margin-top: 1.5rem; }
 # -------------------------------------------------------------------------------------- sections
 
 
-def is_blocking(finding: Finding, fail_on: Severity) -> bool:
-    return finding.blocking
-
-
-def _gate(finding: Finding, fail_on: Severity) -> str:
+def _gate(finding: Finding) -> str:
     if finding.waiver is not None:
         return "waived"
     return "blocking" if finding.blocking else "advisory"
 
 
-def _blocking(result: RuleResult, report: Report) -> bool:
-    return any(is_blocking(f, report.policy.fail_on) for f in result.findings)
-
-
 def _weight(result: RuleResult, report: Report) -> int:
     """0 blocking, 1 advisory, 2 waived: the order rules are shown in."""
-    if _blocking(result, report):
+    if result.blocking:
         return 0
     return 1 if any(f.waiver is None for f in result.findings) else 2
 
@@ -309,9 +301,8 @@ def _weight(result: RuleResult, report: Report) -> int:
 def _item_state(item: ChecklistItem, report: Report) -> tuple[str, str, str]:
     """(css class, mark, words) for a checklist item."""
     rules = [r for r in report.results if r.rule.name in item.rules]
-    fail_on = report.policy.fail_on
     if item.status in (Status.FAILED, Status.ADVISORY):
-        blocking = sum(1 for r in rules for f in r.findings if is_blocking(f, fail_on))
+        blocking = sum(1 for r in rules for f in r.findings if f.blocking)
         active = sum(1 for r in rules for f in r.findings if f.waiver is None)
         if blocking:
             return "st-failed", _MARK[Status.FAILED], f"Failed: {_plural(blocking, 'blocking finding')}"
@@ -435,9 +426,9 @@ def _waiver(waiver: WaiverInfo) -> str:
     )
 
 
-def _finding(finding: Finding, fail_on: Severity) -> list[str]:
+def _finding(finding: Finding) -> list[str]:
     sev = finding.severity.label
-    gate = _gate(finding, fail_on)
+    gate = _gate(finding)
     out = [
         '<li class="finding">',
         '<div class="finding-meta">',
@@ -470,7 +461,7 @@ def _rule(result: RuleResult, report: Report) -> list[str]:
         '<ol class="finding-list">',
     ]
     for finding in ordered[:FINDINGS_PER_RULE]:
-        out += _finding(finding, report.policy.fail_on)
+        out += _finding(finding)
     out.append("</ol>")
     hidden = len(ordered) - FINDINGS_PER_RULE
     if hidden > 0:

@@ -12,7 +12,7 @@ from gatekeeper.reporters import RenderOptions, Reporter
 SCHEMA_VERSION = 1
 
 
-def _finding(f: Finding, fail_on: int) -> dict[str, Any]:
+def _finding(f: Finding) -> dict[str, Any]:
     return {
         "rule_id": f.rule.id,
         "rule": f.rule.name,
@@ -92,7 +92,7 @@ def to_v1(report: Report) -> dict[str, Any]:
             for c in report.checklist
         ],
         "rules": [_rule(r) for r in report.results],
-        "findings": [_finding(f, fail_on) for f in report.findings],
+        "findings": [_finding(f) for f in report.findings],
         "unused_waivers": [_waiver(w) for w in report.unused_waivers],
         "started_at": report.started_at.isoformat(),
         "duration_s": round(report.duration_s, 3),

@@ -79,9 +79,7 @@ def _case(report: Report, result: RuleResult) -> ET.Element:
 
 
 def _counts(report: Report) -> dict[str, int]:
-    failed = sum(
-        1 for r in report.results if r.status is Status.FAILED and any(f.blocking for f in r.findings)
-    )
+    failed = sum(1 for r in report.results if r.status is Status.FAILED and r.blocking)
     return {
         "tests": len(report.results),
         "failures": failed,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from gatekeeper.findings import Finding, Severity, WaiverInfo
+from gatekeeper.findings import Finding, WaiverInfo
 from gatekeeper.report import ChecklistItem, LayerSummary, Report, RuleResult, Status
 from gatekeeper.reporters import RenderOptions, Reporter
 from gatekeeper.units import format_size
@@ -136,16 +136,9 @@ def _subject(report: Report) -> list[str]:
     return [image + "  ", policy]
 
 
-def is_blocking(finding: Finding, fail_on: Severity) -> bool:
-    return finding.blocking
-
-
 def _item_status(item: ChecklistItem, report: Report) -> str:
     if item.status in (Status.FAILED, Status.ADVISORY):
-        fail_on = report.policy.fail_on
-        blocking = any(
-            is_blocking(f, fail_on) for r in report.results if r.rule.name in item.rules for f in r.findings
-        )
+        blocking = any(f.blocking for r in report.results if r.rule.name in item.rules for f in r.findings)
         return _STATUS[Status.FAILED] if blocking else ADVISORY
     return _STATUS.get(item.status, text(item.status.value))
 
@@ -169,16 +162,12 @@ def _by_checklist(report: Report, statuses: Iterable[Status]) -> list[RuleResult
     return sorted(chosen, key=lambda r: order.get(r.rule.checklist, len(order)))
 
 
-def _blocking(result: RuleResult, report: Report) -> bool:
-    return any(is_blocking(f, report.policy.fail_on) for f in result.findings)
-
-
 def _waiver(waiver: WaiverInfo) -> str:
     extra = "".join(f", {text(v)}" for v in (waiver.owner, waiver.ticket) if v)
     return f"waived until {text(waiver.expires)}: {text(waiver.reason)} ({code(waiver.origin)}{extra})"
 
 
-def _finding(finding: Finding, fail_on: Severity) -> list[str]:
+def _finding(finding: Finding) -> list[str]:
     weight = "waived" if finding.waiver is not None else ("blocking" if finding.blocking else "advisory")
     where = code(str(finding.location))
     lines = [f"- **{finding.severity.label}** ({weight}) {where}: {text(finding.message)}"]
@@ -191,21 +180,20 @@ def _finding(finding: Finding, fail_on: Severity) -> list[str]:
 
 def _failures(report: Report, cap: int, status: Status) -> list[str]:
     """The rules with this status (FAILED or WAIVED), blocking ones first, each with its findings."""
-    failed = sorted(_by_checklist(report, [status]), key=lambda r: not _blocking(r, report))
+    failed = sorted(_by_checklist(report, [status]), key=lambda r: not r.blocking)
     if not failed:
         return []
-    fail_on = report.policy.fail_on
     lines = ["### Failures" if status is Status.FAILED else "### Waived"]
     for result in failed:
         rule = result.rule
-        mark = "❌" if _blocking(result, report) else "🔸" if status is Status.FAILED else "🔕"
+        mark = "❌" if result.blocking else "🔸" if status is Status.FAILED else "🔕"
         lines += ["", f"#### {mark} {text(rule.checklist)}: {code(rule.name)} ({text(rule.id)})", ""]
         lines.append(text(rule.title))
         lines.append("")
         # blocking first, waived last, then by severity; stable within (the engine's order)
         ordered = sorted(result.findings, key=lambda f: (f.waiver is not None, -f.severity))
         for finding in ordered[:cap]:
-            lines += _finding(finding, fail_on)
+            lines += _finding(finding)
         hidden = len(ordered) - min(cap, len(ordered))
         if hidden:
             lines.append(f"- … and {_plural(hidden, 'more finding')} (see the JSON or HTML report)")

@@ -69,7 +69,6 @@ class NoOptions:
     pass
 
 
-S = TypeVar("S")
 O = TypeVar("O")  # noqa: E741
 
 Item = Violation | Evidence
@@ -112,9 +111,6 @@ class Rule(Generic[O]):
         """The first paragraph of the docs after the title line."""
         paragraphs = [p.strip() for p in self.doc.split("\n\n")]
         return " ".join(paragraphs[1].split()) if len(paragraphs) > 1 else self.title
-
-    def default_options(self) -> O:
-        return self.options()
 
     def build_options(self, values: Mapping[str, Any]) -> O:
         return build_options(self.options, values, self.name)

@@ -91,10 +91,6 @@ class Target:
 
             raise NotApplicable("no image or Dockerfile given")
 
-    @property
-    def has_runtime_config(self) -> bool:
-        return any(i.kind in ("compose", "kubernetes") for i in self.inputs)
-
     def instruction_location(self, instruction: Instruction) -> Location:
         path = self.dockerfile.path if self.dockerfile is not None else "Dockerfile"
         return Location(path, instruction.line, instruction.keyword)

@@ -30,20 +30,13 @@ class DockerIgnore:
 
     def excluded(self, path: str) -> bool:
         """Whether `path` (relative to the context, `/`-separated) stays out of the build."""
-        path = path.strip("/")
-        result = False
-        for pattern in self.patterns:
-            if pattern.matches(path):
-                result = pattern.exclude
-        return result
+        pattern = self.deciding(path)
+        return pattern is not None and pattern.exclude
 
-    def line_for(self, path: str) -> int | None:
-        """The line of the last pattern that decides about `path`."""
-        line = None
-        for pattern in self.patterns:
-            if pattern.matches(path.strip("/")):
-                line = pattern.line
-        return line
+    def deciding(self, path: str) -> IgnorePattern | None:
+        """The pattern that decides about `path`: the last one that matches it."""
+        path = path.strip("/")
+        return next((p for p in reversed(self.patterns) if p.matches(path)), None)
 
 
 @dataclass(frozen=True)

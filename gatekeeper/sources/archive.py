@@ -18,7 +18,7 @@ from gatekeeper.errors import BadArchive, ImageNotFound, SourceError
 from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.needs import NOTHING, Request
 from gatekeeper.sources import ImageRef, SourceOptions
-from gatekeeper.sources._oci import assemble, check_digest, load_json, parse_config
+from gatekeeper.sources._oci import assemble, check_digest, load_json, parse_config, sha256
 from gatekeeper.sources.layers import (
     ZSTD_MAGIC,
     IndexBuilder,
@@ -106,8 +106,6 @@ def _config_digest(name: str, raw: bytes, what: str) -> str:
         digest = "sha256:" + match.group(1)
         check_digest(raw, digest, f"{what}: config {name}")
         return digest
-    from gatekeeper.sources._oci import sha256
-
     return sha256(raw)
 
 

@@ -504,7 +504,7 @@ def scan_blob(
     try:
         parse_tar(buf, scan, wanted)
         buf.drain()
-        prefetch.close()
+        prefetch.close()  # stop the worker before this thread reads the blob too
         if stream is not blob:
             blob.drain()
     except BadArchive as exc:  # say which layer: "<image>: layer <digest>: <what is wrong>"

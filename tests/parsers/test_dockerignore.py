@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from gatekeeper.facts.context import DockerIgnore
 from gatekeeper.parsers.dockerignore import parse
 
 ARTICLE = """\
@@ -20,6 +21,11 @@ npm-debug.log
 coverage
 .DS_Store
 """
+
+
+def line_for(ignore: DockerIgnore, path: str) -> int | None:
+    pattern = ignore.deciding(path)
+    return pattern.line if pattern is not None else None
 
 
 def test_article_patterns() -> None:
@@ -65,7 +71,7 @@ def test_article_patterns() -> None:
 def test_article_matching(path: str, excluded: bool, line: int | None) -> None:
     ignore = parse(ARTICLE)
     assert ignore.excluded(path) is excluded
-    assert ignore.line_for(path) == line
+    assert line_for(ignore, path) == line
 
 
 @pytest.mark.parametrize(
@@ -165,7 +171,7 @@ def test_pattern_semantics(pattern: str, path: str, matches: bool) -> None:
 def test_exceptions_last_match_wins(text: str, path: str, excluded: bool, line: int) -> None:
     ignore = parse(text)
     assert ignore.excluded(path) is excluded
-    assert ignore.line_for(path) == line
+    assert line_for(ignore, path) == line
 
 
 @pytest.mark.parametrize(
@@ -196,7 +202,7 @@ def test_empty_file_excludes_nothing() -> None:
     ignore = parse("")
     assert ignore.patterns == ()
     assert not ignore.excluded(".env")
-    assert ignore.line_for(".env") is None
+    assert ignore.deciding(".env") is None
 
 
 def test_path_is_kept() -> None:

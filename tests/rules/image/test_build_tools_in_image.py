@@ -220,7 +220,7 @@ def test_target_built_by_hand() -> None:
 
 
 def test_needs_the_package_databases() -> None:
-    request = RULE.needs(RULE.default_options())
+    request = RULE.needs(RULE.options())
     assert request.need & Need.FILESYSTEM
     assert request.wanted("/var/lib/dpkg/status", 100)
     assert request.wanted("/lib/apk/db/installed", 100)
@@ -228,7 +228,7 @@ def test_needs_the_package_databases() -> None:
 
 def test_without_filesystem_is_not_applicable() -> None:
     with pytest.raises(NotApplicable, match="filesystem"):
-        list(RULE.check(Target(image=image([BASE], filesystem=False)), RULE.default_options()))
+        list(RULE.check(Target(image=image([BASE], filesystem=False)), RULE.options()))
 
 
 def test_dockerfile_that_makes_no_layer_blames_the_base_image() -> None:

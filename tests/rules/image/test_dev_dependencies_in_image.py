@@ -173,7 +173,7 @@ def test_distribution_names() -> None:
 
 
 def test_needs_the_filesystem_and_the_manifests() -> None:
-    request = RULE.needs(RULE.default_options())
+    request = RULE.needs(RULE.options())
     assert request.need & Need.FILESYSTEM
     assert request.wanted("/app/package.json", 1000)
     assert request.wanted("/app/node_modules/.package-lock.json", 1000)
@@ -184,4 +184,4 @@ def test_needs_the_image_and_its_files() -> None:
     with pytest.raises(NotApplicable):
         run(RULE, image([node_app()], filesystem=False))
     with pytest.raises(NotApplicable):
-        list(RULE.check(target(), RULE.default_options()))
+        list(RULE.check(target(), RULE.options()))

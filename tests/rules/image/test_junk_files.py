@@ -120,7 +120,7 @@ def test_evidence_on_pass() -> None:
 def test_location_is_the_copy_line_when_known() -> None:
     facts = image([[file("/etc/os-release", "x")], [*APP, file("/app/.git/HEAD", "x")]])
     copy = Instruction("COPY", ". /app", line=5, end_line=5, stage=0)
-    items = list(RULE.check(Target(image=facts, layer_instructions={1: copy}), RULE.default_options()))
+    items = list(RULE.check(Target(image=facts, layer_instructions={1: copy}), RULE.options()))
     [v] = [i for i in items if isinstance(i, Violation)]
     assert (v.location.artifact, v.location.line, v.location.pointer) == ("Dockerfile", 5, "/app/.git")
 
@@ -129,11 +129,11 @@ def test_config_only_image_is_not_applicable() -> None:
     from gatekeeper.rule import NotApplicable
 
     with pytest.raises(NotApplicable):
-        list(RULE.check(Target(image=image([APP], filesystem=False)), RULE.default_options()))
+        list(RULE.check(Target(image=image([APP], filesystem=False)), RULE.options()))
 
 
 def test_needs_filesystem_without_contents() -> None:
-    request = RULE.needs(RULE.default_options())
+    request = RULE.needs(RULE.options())
     assert request.filesystem
     assert not request.wanted("/app/.git/HEAD", 10)
 

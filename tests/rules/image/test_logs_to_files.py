@@ -268,7 +268,7 @@ def test_workload_env_pointing_at_a_log_file() -> None:
 
 def test_nothing_to_check_is_not_applicable() -> None:
     with pytest.raises(NotApplicable):
-        list(RULE.check(Target(), RULE.default_options()))
+        list(RULE.check(Target(), RULE.options()))
 
 
 @pytest.mark.parametrize(

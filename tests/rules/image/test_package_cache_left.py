@@ -103,7 +103,7 @@ def test_min_bytes(minimum: str | int, fails: bool) -> None:
 
 
 def test_default_min_bytes_is_100kb() -> None:
-    assert RULE.default_options().min_bytes == 100_000
+    assert RULE.options().min_bytes == 100_000
     assert catches(RULE, image([[file("/var/cache/apk/APKINDEX.tar.gz", b"\0" * 100_000)]]))
     assert passes(RULE, image([[file("/var/cache/apk/APKINDEX.tar.gz", b"\0" * 99_999)]]))
 

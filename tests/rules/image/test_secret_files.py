@@ -214,12 +214,12 @@ def test_location_is_the_copy_line_when_known() -> None:
     facts = image([[file("/a", "x")], [file("/app/.env", f"TOKEN={GITHUB_PAT}\n")]])
     copy = Instruction("COPY", ". /app", line=7, end_line=7, stage=1)
     target = Target(image=facts, layer_instructions={1: copy})
-    [v] = [i for i in RULE.check(target, RULE.default_options()) if not hasattr(i, "text")]
+    [v] = [i for i in RULE.check(target, RULE.options()) if not hasattr(i, "text")]
     assert (v.location.artifact, v.location.line, v.location.pointer) == ("Dockerfile", 7, "/app/.env")
 
 
 def test_needs_captures_candidates_only() -> None:
-    request = RULE.needs(RULE.default_options())
+    request = RULE.needs(RULE.options())
     assert request.filesystem
     wanted = request.wanted
     for path in (

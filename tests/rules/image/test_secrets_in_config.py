@@ -257,7 +257,7 @@ def test_evidence_on_pass() -> None:
 
 
 def test_needs_config_only() -> None:
-    request = RULE.needs(RULE.default_options())
+    request = RULE.needs(RULE.options())
     assert not request.filesystem
     assert not request.sizes
 

@@ -98,7 +98,7 @@ def test_bytes_limit_message() -> None:
 
 
 def test_defaults() -> None:
-    options = RULE.default_options()
+    options = RULE.options()
     assert (options.max_bytes, options.max_percent) == (20 * MB, 10.0)
 
 
@@ -124,7 +124,7 @@ def test_location_is_the_layer_that_removed_the_most() -> None:
 
 def test_without_filesystem_is_not_applicable() -> None:
     with pytest.raises(NotApplicable):
-        list(RULE.check(Target(image=image([KEEP], filesystem=False)), RULE.default_options()))
+        list(RULE.check(Target(image=image([KEEP], filesystem=False)), RULE.options()))
 
 
 def test_both_limits_message() -> None:

@@ -77,4 +77,4 @@ def test_with_run_the_applied_limits_are_evidence() -> None:
         "capabilities dropped: ALL, no-new-privileges"
     )
     with pytest.raises(NotApplicable):
-        list(RULE.check(target(runtime=facts()), RULE.default_options()))
+        list(RULE.check(target(runtime=facts()), RULE.options()))

@@ -403,9 +403,9 @@ def _policy_init(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def classify(files: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
-    """(Dockerfiles, compose files, Kubernetes manifests) by file name."""
-    dockerfiles, composes, manifests = [], [], []
+def classify(files: Sequence[str]) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(Dockerfiles, compose files, Kubernetes manifests, the rest) by file name."""
+    dockerfiles, composes, manifests, other = [], [], [], []
     for path in files:
         name = Path(path).name.lower()
         if name.startswith(("dockerfile", "containerfile")) or name.endswith(".dockerfile"):
@@ -414,12 +414,19 @@ def classify(files: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
             composes.append(path)
         elif name.endswith((".yml", ".yaml")):
             manifests.append(path)
-    return dockerfiles, composes, manifests
+        else:
+            other.append(path)
+    return dockerfiles, composes, manifests, other
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
     """One run per Dockerfile (with every runtime file), or one run for runtime files alone."""
-    dockerfiles, composes, manifests = classify(args.files)
+    dockerfiles, composes, manifests, other = classify(args.files)
+    for path in other:
+        sys.stderr.write(
+            f"gatekeeper lint: ignoring {path}: not named like a Dockerfile, compose file or manifest "
+            "(Kubernetes manifests in other files: --k8s)\n"
+        )
     manifests += args.k8s
     if not args.files and not args.k8s:
         dockerfiles = ["Dockerfile"] if Path("Dockerfile").is_file() else []

@@ -65,6 +65,8 @@ class _Store:
 
 
 def _dir_store(root: str, what: str) -> _Store:
+    if os.path.isfile(root):
+        raise ImageNotFound(f"{what}: is a file, not an OCI layout directory (for a tar: oci-archive:{root})")
     if not os.path.isdir(root):
         raise ImageNotFound(f"{what}: no such directory")
 

@@ -565,6 +565,13 @@ def test_missing_layout_directory(tmp_path: Path) -> None:
         read(ref(tmp_path / "nope"))
 
 
+def test_layout_given_as_a_file_points_at_oci_archive(tmp_path: Path) -> None:
+    write_oci_archive(tmp_path / "app.tar", IMAGE)
+    expected = r"is a file, not an OCI layout directory \(for a tar: oci-archive:"
+    with pytest.raises(ImageNotFound, match=expected):
+        read(ref(tmp_path / "app.tar"))
+
+
 # --- _oci.parse_config ----------------------------------------------------------------------
 
 

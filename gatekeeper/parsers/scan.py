@@ -57,11 +57,27 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+_JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", str: "a string", dict: "an object"}
+
+
+class _Malformed(ValueError):
+    """A list of findings is something else: the report cannot be read as clean."""
+
+
+def _items(value: Any, field: str) -> list[Any]:
+    """A list that holds findings (null means none); anything else is a broken report."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Malformed(f"{field} is {_JSON_TYPES.get(type(value), 'something else')}, not a list")
+    return value
+
+
 def _trivy(doc: dict[str, Any]) -> Iterator[Vulnerability]:
-    for result in doc.get("Results") or ():
+    for result in _items(doc.get("Results"), "Results"):
         if not isinstance(result, dict):
             continue
-        for vuln in result.get("Vulnerabilities") or ():
+        for vuln in _items(result.get("Vulnerabilities"), "Results[].Vulnerabilities"):
             if not isinstance(vuln, dict):
                 continue
             yield Vulnerability(
@@ -77,7 +93,7 @@ def _trivy(doc: dict[str, Any]) -> Iterator[Vulnerability]:
 
 
 def _grype(doc: dict[str, Any]) -> Iterator[Vulnerability]:
-    for match in doc.get("matches") or ():
+    for match in _items(doc.get("matches"), "matches"):
         if not isinstance(match, dict):
             continue
         vuln, artifact = _dict(match.get("vulnerability")), _dict(match.get("artifact"))
@@ -96,13 +112,15 @@ def _grype(doc: dict[str, Any]) -> Iterator[Vulnerability]:
 def _sarif(doc: dict[str, Any]) -> tuple[str, list[Vulnerability]]:
     tools: list[str] = []
     found: list[Vulnerability] = []
-    for run in doc.get("runs") or ():
+    for run in _items(doc.get("runs"), "runs"):
         if not isinstance(run, dict):
             continue
         driver = _dict(_dict(run.get("tool")).get("driver"))
         tools.append(_str(driver.get("name")) or "unknown")
-        rules = {_str(r.get("id")): r for r in driver.get("rules") or () if isinstance(r, dict)}
-        for result in run.get("results") or ():
+        listed = driver.get("rules")
+        listed = listed if isinstance(listed, list) else []  # metadata only: odd shapes are skipped
+        rules = {_str(r.get("id")): r for r in listed if isinstance(r, dict)}
+        for result in _items(run.get("results"), "runs[].results"):
             if not isinstance(result, dict) or result.get("suppressions"):
                 continue
             rule_id = _str(result.get("ruleId"))
@@ -136,6 +154,13 @@ def parse(text: str, path: str) -> ScanReport:
         raise InputError(f"{path}: scan report is not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise InputError(f"{path}: not a Trivy, Grype or SARIF report")
+    try:
+        return _parse(doc, path)
+    except _Malformed as exc:
+        raise InputError(f"{path}: broken scan report: {exc}") from None
+
+
+def _parse(doc: dict[str, Any], path: str) -> ScanReport:
     if "SchemaVersion" in doc and ("Results" in doc or "ArtifactName" in doc):
         return ScanReport(
             path, "trivy", _str(doc.get("ArtifactName")), tuple(_trivy(doc)), _str(doc.get("CreatedAt"))

@@ -573,6 +573,7 @@ def test_sarif_several_runs_and_package_property() -> None:
     ("run", "vuln_id"),
     [
         ({"tool": [], "results": [{"ruleId": "R"}]}, "R"),
+        ({"tool": {"driver": {"rules": 5}}, "results": [{"ruleId": "R"}]}, "R"),
         ({"tool": {"driver": "x"}, "results": [{"ruleId": ["R"], "message": "text"}]}, "unknown"),
         (
             {
@@ -591,6 +592,7 @@ def test_sarif_several_runs_and_package_property() -> None:
     ],
 )
 def test_sarif_tolerates_odd_shapes(run: dict[str, Any], vuln_id: str) -> None:
+    """Odd metadata and odd entries are skipped (a list of findings that is not a list is not)."""
     report = parse(json.dumps({"version": "2.1.0", "runs": [run]}), "s.sarif")
     assert report.vulnerabilities == (Vulnerability(vuln_id, "", "", "", None),)
 
@@ -648,6 +650,27 @@ def test_sarif_tolerates_odd_shapes(run: dict[str, Any], vuln_id: str) -> None:
             '{"version": "2.1.0", "runs": {}}',
             "r.json: not a Trivy JSON, Grype JSON or SARIF 2.1.0 report",
             id="sarif-runs-object",
+        ),
+        # A list of findings that is something else cannot be read as "no vulnerabilities".
+        pytest.param(
+            '{"SchemaVersion": 2, "Results": 5}',
+            "r.json: broken scan report: Results is a number, not a list",
+            id="trivy-results-number",
+        ),
+        pytest.param(
+            '{"SchemaVersion": 2, "Results": {"Target": "x"}}',
+            "r.json: broken scan report: Results is an object, not a list",
+            id="trivy-results-object",
+        ),
+        pytest.param(
+            '{"SchemaVersion": 2, "Results": [{"Vulnerabilities": "CVE-1"}]}',
+            "r.json: broken scan report: Results[].Vulnerabilities is a string, not a list",
+            id="trivy-vulnerabilities-string",
+        ),
+        pytest.param(
+            '{"version": "2.1.0", "runs": [{"results": 7}]}',
+            "r.json: broken scan report: runs[].results is a number, not a list",
+            id="sarif-results-number",
         ),
     ],
 )

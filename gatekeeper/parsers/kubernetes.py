@@ -40,6 +40,19 @@ def _get(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
+def _list(value: Any, where: str) -> list[Any]:
+    """A field the Kubernetes API defines as a list (absent or null: empty); else a clear error."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{where} must be a list (the API server would reject this manifest)")
+    return value
+
+
+def _at(doc: Located, file: str, path: list[Any]) -> str:
+    return f"{file}:{doc.line(path)}: {'.'.join(map(str, path))}"
+
+
 def _quantity(value: Any) -> str | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
@@ -67,7 +80,8 @@ def _probe(kind: str, value: Any, where: Location, ports: dict[str, str] | None 
             command: tuple[str, ...] = ()
             port = path = scheme = ""
             if handler == "exec" and isinstance(spec, dict):
-                command = tuple(str(c) for c in spec.get("command") or ())
+                at = f"{where.artifact}:{where.line}: {where.pointer}.exec.command"
+                command = tuple(str(c) for c in _list(spec.get("command"), at))
             elif isinstance(spec, dict):
                 command = tuple(f"{k}={v}" for k, v in sorted(spec.items()) if k in ("path", "port"))
                 port = _port(spec.get("port"), ports or {})
@@ -91,10 +105,10 @@ def _probe(kind: str, value: Any, where: Location, ports: dict[str, str] | None 
     return None
 
 
-def _named_ports(container: dict[str, Any]) -> dict[str, str]:
+def _named_ports(container: dict[str, Any], where: str) -> dict[str, str]:
     """`ports: [{name: http, containerPort: 8080}]` -> {"http": "8080"}."""
     named = {}
-    for item in container.get("ports") or ():
+    for item in _list(container.get("ports"), where):
         if isinstance(item, dict) and item.get("name") and item.get("containerPort") is not None:
             named[str(item["name"])] = str(item["containerPort"])
     return named
@@ -128,7 +142,7 @@ def _container(
     lpath = [*base, "resources", "limits"]
     cpu, memory = _quantity(limits.get("cpu")), _quantity(limits.get("memory"))
     probes = []
-    ports = _named_ports(container)
+    ports = _named_ports(container, _at(doc, file, [*base, "ports"]))
     for key, pkind in PROBES:
         where = Location(file, doc.line([*base, key], at_key=True), ".".join(map(str, [*base, key])))
         probe = _probe(pkind, container.get(key), where, ports)
@@ -136,7 +150,7 @@ def _container(
             probes.append(probe)
     env = tuple(
         (str(e.get("name")), "" if e.get("value") is None else str(e["value"]))
-        for e in container.get("env") or ()
+        for e in _list(container.get("env"), _at(doc, file, [*base, "env"]))
         if isinstance(e, dict) and "name" in e
     )
     return Workload(
@@ -202,7 +216,8 @@ def parse(text: str, path: str) -> tuple[Workload, ...]:
                 raise InputError(f"{path}: {kind} without {'.'.join(spec_path)}")
             owner = str(_get(obj, ("metadata", "name")) or "?")
             for key, init in (("initContainers", True), ("containers", False)):
-                for i, container in enumerate(pod.get(key) or ()):
+                containers = _list(pod.get(key), _at(located, path, [*prefix, *spec_path, key]))
+                for i, container in enumerate(containers):
                     if not isinstance(container, dict):
                         continue
                     base = [*prefix, *spec_path, key, i]

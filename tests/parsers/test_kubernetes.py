@@ -10,6 +10,7 @@ from gatekeeper.findings import Location
 from gatekeeper.parsers.kubernetes import parse
 
 FILE = "k8s/deploy.yaml"
+NOT_A_LIST = "must be a list (the API server would reject this manifest)"
 
 
 def at(line: int | None, pointer: str) -> Location:
@@ -534,6 +535,35 @@ def test_documents_without_containers(text: str, names: list[str]) -> None:
             id="cronjob-no-template",
         ),
         pytest.param("kind: Pod\nspec: []\n", "k8s/deploy.yaml: Pod without spec", id="pod-spec-list"),
+        # Fields the API defines as lists: anything else is a clear error, not a crash.
+        pytest.param(
+            "kind: Pod\nspec:\n  containers: 5\n",
+            f"k8s/deploy.yaml:3: spec.containers {NOT_A_LIST}",
+            id="containers-number",
+        ),
+        pytest.param(
+            "kind: Deployment\nspec:\n  template:\n    spec:\n      initContainers: {a: 1}\n",
+            f"k8s/deploy.yaml:5: spec.template.spec.initContainers {NOT_A_LIST}",
+            id="init-containers-mapping",
+        ),
+        pytest.param(
+            "kind: List\nitems:\n  - kind: Pod\n    spec:\n      containers: x\n",
+            f"k8s/deploy.yaml:5: items.0.spec.containers {NOT_A_LIST}",
+            id="list-item-containers-string",
+        ),
+        pytest.param(
+            pod("      ports: 8080\n"),
+            f"k8s/deploy.yaml:9: spec.containers.0.ports {NOT_A_LIST}",
+            id="ports",
+        ),
+        pytest.param(
+            pod("      env: {A: b}\n"), f"k8s/deploy.yaml:9: spec.containers.0.env {NOT_A_LIST}", id="env"
+        ),
+        pytest.param(
+            pod("      livenessProbe:\n        exec:\n          command: /bin/true\n"),
+            f"k8s/deploy.yaml:9: spec.containers.0.livenessProbe.exec.command {NOT_A_LIST}",
+            id="exec-command",
+        ),
     ],
 )
 def test_errors(text: str, message: str) -> None:

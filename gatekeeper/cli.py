@@ -172,6 +172,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _policy_specs(args: argparse.Namespace) -> list[str]:
+    """The --policy options; else ./.gatekeeper.yaml when there is one (else builtin:default)."""
+    return list(args.policy) or ([REPO_POLICY] if Path(REPO_POLICY).is_file() else [])
+
+
 def _severity(text: str) -> Severity:
     try:
         return Severity.parse(text)
@@ -230,7 +235,7 @@ def write_atomic(path: str, text: str) -> None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    policies = args.policy or ([REPO_POLICY] if Path(REPO_POLICY).is_file() else [])
+    policies = _policy_specs(args)
     options = SourceOptions(
         platform=args.platform,
         insecure_registries=tuple(args.insecure_registry),
@@ -378,7 +383,7 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     rules = all_rules()
     fetcher = api.policy_fetcher(dict(os.environ), args.policy_cache)
     if args.policy_command == "show":
-        specs = args.policy or ([REPO_POLICY] if Path(REPO_POLICY).is_file() else [])
+        specs = _policy_specs(args)
         names = api.reference_names(parse_reference(args.image)) if args.image else ()
         policy = load_policy(specs, rules, image_names=names, profile=args.profile, fetcher=fetcher)
         sys.stdout.write(show.render(policy, rules, args.origin))
@@ -433,7 +438,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     if not (dockerfiles or composes or manifests):
         sys.stdout.write("gatekeeper lint: no Dockerfile, compose file or manifest to judge\n")
         return ExitCode.OK
-    policies = args.policy or ([REPO_POLICY] if Path(REPO_POLICY).is_file() else [])
+    policies = _policy_specs(args)
     worst = int(ExitCode.OK)
     runs: list[str | None] = list(dockerfiles) or [None]
     for dockerfile in runs:

@@ -111,3 +111,14 @@ def test_pre_commit_hook_passes_only_files_lint_judges() -> None:
         assert (dockerfiles or composes) and not (manifests or other), name
     for name in ["README.md", "values.yaml", "src/Dockerfile/notes.txt"]:
         assert not files.search(name), name
+
+
+def test_repo_policy_found_and_policy_option_wins(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / ".gatekeeper.yaml").write_text(
+        "version: 1\nextends: builtin:default\nrules:\n  dockerignore: false\n"
+    )
+    _, [report], _ = lint(capsys, "bad/Dockerfile")
+    assert "dockerignore" not in failed(report)
+    assert [s["origin"] for s in report["policy"]["sources"]] == ["builtin:default", ".gatekeeper.yaml"]
+    _, [report], _ = lint(capsys, "-p", "builtin:default", "bad/Dockerfile")
+    assert "dockerignore" in failed(report)

@@ -103,6 +103,9 @@ def _logical_lines(lines: list[str], escape: str, start: int, path: str) -> list
             current = current[: -len(escape)]
         parts.append(current)
         joined = " ".join(p.strip() for p in parts if p.strip())
+        if not joined:  # only line continuations: no instruction
+            i += 1
+            continue
         heredocs: list[str] = []
         for match in _heredoc_words(joined):
             strip_tabs, word = match.group(1) == "-", match.group(3)

@@ -296,6 +296,23 @@ def test_comments_and_blank_lines_inside_a_continuation() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "keywords"),
+    [
+        pytest.param("FROM a\n\\\nCMD x\n", ["FROM", "CMD"], id="lone-escape"),
+        pytest.param("FROM a\n\\\n\\\n\nCMD x\n", ["FROM", "CMD"], id="escapes-then-blank"),
+        pytest.param("FROM a\n\\", ["FROM"], id="escape-at-end-of-file"),
+    ],
+)
+def test_lines_of_only_continuations_are_no_instruction(text: str, keywords: list[str]) -> None:
+    assert [keyword for keyword, *_ in rows(parse(text))] == keywords
+
+
+def test_only_continuations_is_not_a_dockerfile() -> None:
+    with pytest.raises(InputError, match="no FROM instruction"):
+        parse("\\\n\\\n")
+
+
 def test_crlf_line_endings() -> None:
     text = 'FROM alpine:3.20\r\nRUN apk add --no-cache curl \\\r\n    jq\r\n\r\nCMD ["sh"]\r\n'
     df = parse(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from gatekeeper.errors import InputError
 from gatekeeper.facts.context import DockerIgnore, IgnorePattern
 
 
@@ -88,5 +89,9 @@ def parse(text: str, path: str = ".dockerignore") -> DockerIgnore:
         cleaned = posixpath.normpath(line).lstrip("/")
         if cleaned in ("", "."):
             continue
-        patterns.append(IgnorePattern(cleaned, exclude, number, _regex(cleaned)))
+        try:
+            regex = _regex(cleaned)
+        except re.error as exc:  # `[z-a]`: docker build rejects the file too
+            raise InputError(f"{path}:{number}: invalid pattern {line!r} ({exc.msg})") from None
+        patterns.append(IgnorePattern(cleaned, exclude, number, regex))
     return DockerIgnore(path, tuple(patterns))

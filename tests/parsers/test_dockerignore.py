@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from gatekeeper.errors import InputError
 from gatekeeper.facts.context import DockerIgnore
 from gatekeeper.parsers.dockerignore import parse
 
@@ -207,3 +208,11 @@ def test_empty_file_excludes_nothing() -> None:
 
 def test_path_is_kept() -> None:
     assert parse("x", "service/.dockerignore").path == "service/.dockerignore"
+
+
+def test_invalid_character_range_is_an_input_error() -> None:
+    # moby/patternmatcher rejects it too ("invalid character class range"), so docker build fails.
+    with pytest.raises(
+        InputError, match=r"^ctx/\.dockerignore:2: invalid pattern '\[z-a\]\.txt' \(bad character"
+    ):
+        parse("*.md\n[z-a].txt\n", "ctx/.dockerignore")

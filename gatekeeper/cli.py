@@ -479,7 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except GatekeeperError as exc:
-        sys.stderr.write(f"gatekeeper: error: {exc}\n")
+        message = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+        sys.stderr.write(f"gatekeeper: error: {message}\n")  # one line, whatever the input held
         return int(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("gatekeeper: interrupted\n")

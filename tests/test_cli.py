@@ -252,3 +252,12 @@ def test_github_mode_keeps_json_stdout_clean(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["verdict"]["ready"] is False
     assert "::error title=GK-IMG-001 runs-as-root" in captured.err
+
+
+def test_errors_print_on_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text('services:\n  "web\\nworker": 5\n')  # a service name holding a newline
+    assert run("lint", str(compose)) == ExitCode.INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("gatekeeper: error: ") and "must be a mapping" in err

@@ -55,7 +55,11 @@ def _regex(pattern: str) -> re.Pattern[str]:
             if end < 0:
                 out.append(re.escape(char))
             else:
-                out.append("[" + pattern[i + 1 : end].replace("\\", "\\\\") + "]")
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                for literal in "[&~|":  # literal in Go's classes; Python reserves them for set operations
+                    body = body.replace(literal, "\\" + literal)
+                body = body.replace("--", "-\\-")  # `!--`: a range ending at `-`, not a set difference
+                out.append("[" + body + "]")
                 kind = "regexp"
                 i = end
         elif char == "\\" and i + 1 < len(pattern):

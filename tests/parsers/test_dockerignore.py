@@ -216,3 +216,20 @@ def test_invalid_character_range_is_an_input_error() -> None:
         InputError, match=r"^ctx/\.dockerignore:2: invalid pattern '\[z-a\]\.txt' \(bad character"
     ):
         parse("*.md\n[z-a].txt\n", "ctx/.dockerignore")
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "excluded"),
+    [
+        ("[[a]x\n", "[x", True),  # `[` inside a class is a literal
+        ("[[a]x\n", "ax", True),
+        ("[[a]x\n", "bx", False),
+        ("[&&b]y\n", "&y", True),
+        ("[~~]z\n", "~z", True),
+        ("[||]w\n", "|w", True),
+        ("[!--]v\n", "#v", True),  # a range from `!` to `-`
+        ("[!--]v\n", "/v", False),
+    ],
+)
+def test_class_characters_python_reserves_are_literals(text: str, path: str, excluded: bool) -> None:
+    assert parse(text).excluded(path) is excluded

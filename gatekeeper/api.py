@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -165,12 +166,18 @@ def check(
     if runtime.requested and ref is not None and ref.transport not in LOCAL_TRANSPORTS:
         raise UsageError(f"--run: {not_local(ref)}")
     gathered = gather(inputs or InputOptions(discover=False))
-    facts = open_image(ref, request_for(policy, rules), options) if ref is not None else None
-    scans, notes = _run_scanner(policy, rules, ref, gathered, options)
-    target = build_target(
-        facts, ref, gathered, now=started, scans=scans, scan_notes=notes, policy=policy, rules=rules
-    )
-    if runtime.enabled and ref is not None:
-        target = _run(target, ref, runtime, options, notify)
-    report = evaluate(target, policy, rules, subject_key=subject_key(ref), started_at=started)
+    # Integrity checks a source runs in the background (layer hashes) end with this block: they
+    # overlap with the rules, and a failed one raises here, so no verdict on bad data gets out.
+    with ExitStack() as pending:
+        facts = None
+        if ref is not None:
+            facts = open_image(ref, request_for(policy, rules), options, defer=pending)
+        scans, notes = _run_scanner(policy, rules, ref, gathered, options)
+        target = build_target(
+            facts, ref, gathered, now=started, scans=scans, scan_notes=notes, policy=policy, rules=rules
+        )
+        if runtime.enabled and ref is not None:
+            pending.close()  # the image is verified before any of it runs
+            target = _run(target, ref, runtime, options, notify)
+        report = evaluate(target, policy, rules, subject_key=subject_key(ref), started_at=started)
     return dataclasses.replace(report, duration_s=time.monotonic() - clock)

@@ -11,7 +11,7 @@ import pytest
 
 from gatekeeper import cli
 from gatekeeper.errors import ExitCode
-from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
+from tests.imagegen import BUSYBOX_LIKE, Image, file, write_docker_archive
 
 GOOD = Image(
     layers=BUSYBOX_LIKE.layers,
@@ -100,6 +100,28 @@ def test_no_report_left_on_input_error(tmp_path: Path) -> None:
     assert run("check", f"docker-archive:{tmp_path / 'x.tar'}", "--json", str(out)) == ExitCode.INPUT
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+
+
+def test_layer_hash_mismatch_is_an_input_error_not_a_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The diff_id hashes finish while the rules run: a mismatch must still win over the gate."""
+    image = Image(layers=[*ROOT.layers, [file("/srv/data.txt", "untouched-0123456789")]], config=ROOT.config)
+    archive = tmp_path / "tampered.tar"
+    write_docker_archive(archive, image)
+    raw = archive.read_bytes()
+    assert raw.count(b"untouched-") == 1
+    archive.write_bytes(raw.replace(b"untouched-", b"tampered!-"))  # same length: a valid tar
+    out = tmp_path / "out.json"
+    code = run("check", f"docker-archive:{archive}", "--json", str(out), "--format", "json")
+    assert code == ExitCode.INPUT  # not 1: the root user would fail the gate
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert not out.exists()
+    (line,) = captured.err.splitlines()
+    assert line.startswith("gatekeeper: error: docker-archive:")
+    assert "uncompressed layer hashes to sha256:" in line
+    assert "config says sha256:" in line
 
 
 def test_reports_written_also_when_gate_fails(root: str, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ References use skopeo's transports so users' habits carry over:
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from gatekeeper.errors import UsageError
@@ -87,8 +88,17 @@ def parse_reference(text: str) -> ImageRef:
     return ImageRef("docker-daemon", text)
 
 
-def open_image(ref: ImageRef, request: Request, options: SourceOptions) -> ImageFacts:
-    """Read the image, fetching only what `request` needs."""
+def open_image(
+    ref: ImageRef, request: Request, options: SourceOptions, *, defer: ExitStack | None = None
+) -> ImageFacts:
+    """Read the image, fetching only what `request` needs.
+
+    Without `defer`, every integrity check has passed when this returns. With it, a source may
+    leave checks running in the background (the diff_id hashes of a docker-archive) and push them
+    on `defer`: closing it normally waits for them and raises DigestMismatch when one fails, so
+    nothing judged from these facts may be reported before `defer` is closed. Closing it after an
+    exception stops them.
+    """
     if ref.transport == "docker-daemon":
         from gatekeeper.sources import daemon
 
@@ -96,7 +106,7 @@ def open_image(ref: ImageRef, request: Request, options: SourceOptions) -> Image
     if ref.transport == "docker-archive":
         from gatekeeper.sources import archive
 
-        return archive.open_docker_archive(ref, request, options)
+        return archive.open_docker_archive(ref, request, options, defer=defer)
     if ref.transport in ("oci", "oci-archive"):
         from gatekeeper.sources import oci_layout
 

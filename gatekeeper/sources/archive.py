@@ -7,10 +7,11 @@ forward pass: layers are scanned as they come and put in order afterwards by the
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import tarfile
-from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -18,13 +19,17 @@ from gatekeeper.errors import BadArchive, ImageNotFound, SourceError
 from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.needs import NOTHING, Request
 from gatekeeper.sources import ImageRef, SourceOptions
-from gatekeeper.sources._oci import assemble, check_digest, load_json, parse_config, sha256
+from gatekeeper.sources._oci import ParsedConfig, assemble, check_digest, load_json, parse_config, sha256
 from gatekeeper.sources.layers import (
     ZSTD_MAGIC,
     IndexBuilder,
     LayerScan,
+    PendingDigests,
+    RangeHasher,
     Readable,
+    compression_at,
     scan_blob,
+    scan_tar_range,
     verify,
 )
 
@@ -109,16 +114,8 @@ def _config_digest(name: str, raw: bytes, what: str) -> str:
     return sha256(raw)
 
 
-def _finish(
-    *,
-    ref: ImageRef,
-    source: str,
-    entry: ManifestEntry,
-    config_raw: bytes,
-    scan_of: Callable[[str], LayerScan] | None,
-    request: Request,
-) -> ImageFacts:
-    what = str(ref)
+def _config(entry: ManifestEntry, config_raw: bytes, what: str) -> tuple[str, ParsedConfig]:
+    """The config digest (checked where the name is content-addressed) and the parsed config."""
     config_digest = _config_digest(entry.config, config_raw, what)
     parsed = parse_config(config_raw, f"{what}: config")
     if len(entry.layers) != len(parsed.diff_ids):
@@ -126,18 +123,26 @@ def _finish(
             f"{what}: manifest.json lists {len(entry.layers)} layers, "
             f"config has {len(parsed.diff_ids)} diff_ids"
         )
-    scans: list[LayerScan] | None = None
+    return config_digest, parsed
+
+
+def _finish(
+    *,
+    what: str,
+    source: str,
+    entry: ManifestEntry,
+    config_digest: str,
+    parsed: ParsedConfig,
+    scans: list[LayerScan] | None,
+    request: Request,
+) -> ImageFacts:
+    """The facts from a parsed config and the layer scans (in manifest order, verified)."""
     files = None
-    if scan_of is not None:
-        scans = []
+    if scans is not None and request.filesystem:
         builder = IndexBuilder()
-        for name, diff_id in zip(entry.layers, parsed.diff_ids, strict=True):
-            scan = scan_of(name)
-            verify(scan, digest=None, diff_id=diff_id, name=f"{what}: layer {name}")
-            scans.append(scan)
-            if request.filesystem:
-                builder.add(scan)
-        files = builder.build() if request.filesystem else None
+        for scan in scans:
+            builder.add(scan)
+        files = builder.build()
     return assemble(
         reference=what,
         source=source,
@@ -150,7 +155,10 @@ def _finish(
     )
 
 
-def open_docker_archive(ref: ImageRef, request: Request, options: SourceOptions) -> ImageFacts:
+def open_docker_archive(
+    ref: ImageRef, request: Request, options: SourceOptions, *, defer: ExitStack | None = None
+) -> ImageFacts:
+    """Read a `docker save` tarball. See open_image for `defer`."""
     path = ref.target
     what = str(ref)
     try:
@@ -177,11 +185,16 @@ def open_docker_archive(ref: ImageRef, request: Request, options: SourceOptions)
             members = {m.name.removeprefix("./"): m for m in tar.getmembers()}
         except TAR_ERRORS as exc:
             raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
-        return _read_seekable(tar, members, ref, request)
+        return _read_seekable(handle.fileno(), tar, members, ref, request, defer)
 
 
 def _read_seekable(
-    tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], ref: ImageRef, request: Request
+    fd: int,
+    tar: tarfile.TarFile,
+    members: dict[str, tarfile.TarInfo],
+    ref: ImageRef,
+    request: Request,
+    defer: ExitStack | None,
 ) -> ImageFacts:
     what = str(ref)
 
@@ -201,24 +214,77 @@ def _read_seekable(
         return data
 
     entry = select_entry(read("manifest.json"), ref.selector, what)
-    config_raw = read(entry.config)
-    wanted = request.wanted if request.filesystem else NOTHING
-
-    def scan_of(name: str) -> LayerScan:
-        fileobj = open_member(tar, members, name, f"{what}: layer")
-        try:
-            return scan_blob(fileobj, wanted, name=f"{what}: layer {name}")
-        except TAR_ERRORS as exc:
-            raise BadArchive(f"{what}: layer {name} is unreadable: {exc}") from exc
-
+    config_digest, parsed = _config(entry, read(entry.config), what)
+    scans = None
+    if request.sizes:
+        scans = _scan_seekable(fd, tar, members, entry, parsed.diff_ids, request, what, defer)
     return _finish(
-        ref=ref,
+        what=what,
         source="docker-archive",
         entry=entry,
-        config_raw=config_raw,
-        scan_of=scan_of if request.sizes else None,
+        config_digest=config_digest,
+        parsed=parsed,
+        scans=scans,
         request=request,
     )
+
+
+def _scan_seekable(
+    fd: int,
+    tar: tarfile.TarFile,
+    members: dict[str, tarfile.TarInfo],
+    entry: ManifestEntry,
+    diff_ids: tuple[str, ...],
+    request: Request,
+    what: str,
+    defer: ExitStack | None,
+) -> list[LayerScan]:
+    """Every layer of the chosen image, scanned, in manifest order.
+
+    A plain layer tar (what `docker save` writes) is parsed in place, seeking from header to
+    header, while a child process hashes the same bytes for the diff_id check (RangeHasher): that
+    check completes here, or, given `defer`, when `defer` is closed. Anything else (a compressed
+    layer, a layer stored as a link to another member) is read through as a stream and checked
+    here.
+    """
+    wanted = request.wanted if request.filesystem else NOTHING
+    try:
+        file_size = os.fstat(fd).st_size
+    except OSError as exc:
+        raise BadArchive(f"{what}: cannot read: {exc.strerror or exc}") from exc
+    in_place: dict[str, tuple[int, int]] = {}
+    for name in dict.fromkeys(entry.layers):
+        member = members.get(name)
+        if member is None or not member.isreg() or member.sparse is not None:
+            continue
+        if member.offset_data + member.size > file_size:
+            raise BadArchive(f"{what}: layer {name} is truncated (the file ends inside it)")
+        if compression_at(fd, member.offset_data) == "":
+            in_place[name] = (member.offset_data, member.size)
+    checks = PendingDigests(RangeHasher(fd, list(in_place.values())))
+    with ExitStack() as cleanup:
+        cleanup.push(checks)
+        scans: dict[str, LayerScan] = {}
+        for name in dict.fromkeys(entry.layers):
+            label = f"{what}: layer {name}"
+            if name in in_place:
+                scans[name] = scan_tar_range(fd, *in_place[name], wanted, name=label)
+                continue
+            stream = open_member(tar, members, name, f"{what}: layer")
+            try:
+                scans[name] = scan_blob(stream, wanted, name=label)
+            except TAR_ERRORS as exc:
+                raise BadArchive(f"{label} is unreadable: {exc}") from exc
+        hashed = {name: index for index, name in enumerate(in_place)}
+        for name, diff_id in zip(entry.layers, diff_ids, strict=True):
+            label = f"{what}: layer {name}"
+            if name in hashed:
+                checks.expect(hashed[name], scans[name], diff_id=diff_id, name=label)
+            else:
+                verify(scans[name], digest=None, diff_id=diff_id, name=label)
+        if defer is not None:
+            defer.push(cleanup.pop_all())
+    return [scans[name] for name in entry.layers]
 
 
 class _Prefixed:
@@ -272,6 +338,7 @@ def read_save_stream(stream: Readable, ref: ImageRef, request: Request, *, sourc
     config_raw = jsons.get(aliases.get(entry.config, entry.config))
     if config_raw is None:
         raise BadArchive(f"{what}: config {entry.config} is missing")
+    config_digest, parsed = _config(entry, config_raw, what)
 
     def scan_of(name: str) -> LayerScan:
         seen = set()
@@ -283,12 +350,20 @@ def read_save_stream(stream: Readable, ref: ImageRef, request: Request, *, sourc
             raise BadArchive(f"{what}: layer {name} is missing")
         return scan
 
+    ordered = None
+    if request.sizes:
+        ordered = []
+        for name, diff_id in zip(entry.layers, parsed.diff_ids, strict=True):
+            scan = scan_of(name)
+            verify(scan, digest=None, diff_id=diff_id, name=f"{what}: layer {name}")
+            ordered.append(scan)
     return _finish(
-        ref=ref,
+        what=what,
         source=source,
         entry=entry,
-        config_raw=config_raw,
-        scan_of=scan_of if request.sizes else None,
+        config_digest=config_digest,
+        parsed=parsed,
+        scans=ordered,
         request=request,
     )
 

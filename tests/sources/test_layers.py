@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import random
+import sys
 import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import zstandard
@@ -16,9 +21,14 @@ from gatekeeper.facts.needs import NOTHING, ContentWanted
 from gatekeeper.sources.layers import (
     CHUNK,
     LayerScan,
+    PendingDigests,
+    RangeHasher,
     _HashingReader,
+    _RangeReader,
     build_index,
+    compression_at,
     scan_blob,
+    scan_tar_range,
     verify,
 )
 from tests.imagegen import (
@@ -40,8 +50,39 @@ from tests.imagegen import (
 Row = tuple[str, FileType, int, int, int, int, str]
 
 
+@contextmanager
+def embedded(data: bytes, before: int = 1234, after: int = 777) -> Iterator[int]:
+    """A file descriptor of a temporary file holding `data` at offset `before`, between junk."""
+    junk = random.Random(len(data))
+    with tempfile.TemporaryFile() as handle:
+        handle.write(junk.randbytes(before) + data + junk.randbytes(after))
+        handle.flush()
+        yield handle.fileno()
+
+
+def scan_in_place(data: bytes, wanted: ContentWanted = NOTHING, *, name: str = "layer") -> LayerScan:
+    """scan_tar_range over `data` lying inside a larger file (as a layer inside a docker save tar)."""
+    with embedded(data) as fd:
+        return scan_tar_range(fd, 1234, len(data), wanted, name=name)
+
+
+def same_layer(streamed: LayerScan, in_place: LayerScan) -> None:
+    """What both readers of a plain layer must agree on (the hashes are the RangeHasher's job)."""
+    assert in_place.entries == streamed.entries
+    assert in_place.whiteouts == streamed.whiteouts
+    assert in_place.opaque_dirs == streamed.opaque_dirs
+    assert in_place.contents == streamed.contents
+    assert in_place.size == streamed.size
+    assert in_place.compressed_size == streamed.compressed_size
+
+
 def scan(entries: list[F], compression: Compression = "none", wanted: ContentWanted = NOTHING) -> LayerScan:
-    return scan_blob(io.BytesIO(compress(layer_tar(entries), compression)), wanted)
+    """scan_blob; for a plain layer also scan_tar_range, which must read it the same."""
+    stored = compress(layer_tar(entries), compression)
+    result = scan_blob(io.BytesIO(stored), wanted)
+    if compression == "none":
+        same_layer(result, scan_in_place(stored, wanted))
+    return result
 
 
 def stack(*layers: list[F], wanted: ContentWanted = NOTHING) -> FileIndex:
@@ -73,14 +114,33 @@ def entry(
     return FileEntry(path, ftype, size, mode, 0, 0, layer, link)
 
 
+def read_raw(stored: bytes, wanted: ContentWanted = NOTHING) -> LayerScan:
+    """scan_blob over stored bytes; when they are a plain tar, scan_tar_range must agree."""
+    result = scan_blob(io.BytesIO(stored), wanted)
+    if compression_at_start(stored) == "":
+        same_layer(result, scan_in_place(stored, wanted))
+    return result
+
+
+def compression_at_start(stored: bytes) -> str:
+    with embedded(stored, 0, 0) as fd:
+        return compression_at(fd, 0)
+
+
 def bad(data: bytes, wanted: ContentWanted = NOTHING) -> str:
-    """Scan `data`, which must fail with exactly BadArchive and a one-line message."""
+    """Scan `data`, which must fail with exactly BadArchive and a one-line message (the same one
+    from scan_tar_range, when `data` is not compressed)."""
     with pytest.raises(BadArchive) as caught:
         scan_blob(io.BytesIO(data), wanted, name="layer X")
     assert type(caught.value) is BadArchive
     message = str(caught.value)
     assert message
     assert "\n" not in message
+    if compression_at_start(data) == "":
+        with pytest.raises(BadArchive) as in_place:
+            scan_in_place(data, wanted, name="layer X")
+        assert type(in_place.value) is BadArchive
+        assert str(in_place.value) == message
     return message
 
 
@@ -157,7 +217,7 @@ def test_special_files() -> None:
             (info("weird", tarfile.CONTTYPE, 2), b"ab"),
         ]
     )
-    result = scan_blob(io.BytesIO(data))
+    result = read_raw(data)
     assert [(p, t, s) for p, t, s, *_ in result.entries] == [
         ("/dev/null", FileType.CHAR, 0),
         ("/dev/sda", FileType.BLOCK, 0),
@@ -180,7 +240,7 @@ def test_header_only_entries_carry_no_data_whatever_their_size_field() -> None:
     )
     with tarfile.open(fileobj=io.BytesIO(data)) as check:
         assert check.getnames() == ["a", "b", "s", "d", "c"]
-    result = scan_blob(io.BytesIO(data))
+    result = read_raw(data)
     assert [(p, t, s) for p, t, s, *_ in result.entries] == [
         ("/a", FileType.FILE, 3),
         ("/b", FileType.HARDLINK, 0),
@@ -193,10 +253,25 @@ def test_header_only_entries_carry_no_data_whatever_their_size_field() -> None:
 
 def test_pre_posix_directory_with_trailing_slash() -> None:
     data = raw_tar([(info("olddir/", tarfile.AREGTYPE), None), (info("olddir/f", size=1), b"x")])
-    rows = scan_blob(io.BytesIO(data)).entries
+    rows = read_raw(data).entries
     assert [(p, t) for p, t, *_ in rows] == [
         ("/olddir", FileType.DIR),
         ("/olddir/f", FileType.FILE),
+    ]
+
+
+def test_pre_posix_directory_with_a_size_field_carries_no_data() -> None:
+    """As tarfile reads it: a directory has no data, whatever its size field says."""
+    data = bytearray(raw_tar([(info("olddir/", tarfile.AREGTYPE), None), (info("olddir/f", size=1), b"x")]))
+    data[124:136] = b"00000001000\0"  # size 512: the next header would be skipped as data
+    data[148:156] = b"        "
+    data[148:156] = b"%06o\0 " % sum(data[:512])
+    with tarfile.open(fileobj=io.BytesIO(bytes(data))) as tar:
+        assert [m.name for m in tar.getmembers()] == ["olddir", "olddir/f"]
+    rows = read_raw(bytes(data)).entries
+    assert [(p, t, size) for p, t, size, *_ in rows] == [
+        ("/olddir", FileType.DIR, 0),
+        ("/olddir/f", FileType.FILE, 1),
     ]
 
 
@@ -236,7 +311,7 @@ def test_long_names(fmt: int) -> None:
     else:
         assert b"././@LongLink" not in data
         assert b" path=" in data
-    result = scan_blob(io.BytesIO(data))
+    result = read_raw(data)
     assert result.entries == [
         (LONG_FILE, FileType.FILE, 4, 0o600, 3_000_000, 7, ""),
         (LONG_DIR + "/link", FileType.SYMLINK, 0, 0o777, 0, 0, LONG_TARGET),
@@ -249,7 +324,7 @@ def test_ustar_prefix_field() -> None:
     name = "/usr/" + "p" * 120 + "/name.txt"
     data = layer_tar_format([file(name, "u")], tarfile.USTAR_FORMAT)
     assert data[345:350] == b"usr/p"  # the split really used the prefix field
-    assert scan_blob(io.BytesIO(data)).entries == [(name, FileType.FILE, 1, 0o644, 0, 0, "")]
+    assert read_raw(data).entries == [(name, FileType.FILE, 1, 0o644, 0, 0, "")]
 
 
 def test_signed_checksum_accepted() -> None:
@@ -257,7 +332,7 @@ def test_signed_checksum_accepted() -> None:
     header = data[:512]
     signed = sum(b - 256 if b & 0x80 else b for b in header[:148] + header[156:]) + 256
     data[148:156] = b"%06o\0 " % signed
-    assert [row[0] for row in scan_blob(io.BytesIO(bytes(data))).entries] == ["/caf\u00e9"]
+    assert [row[0] for row in read_raw(bytes(data)).entries] == ["/caf\u00e9"]
 
 
 # --- sizes, hashes and compression ----------------------------------------------------------
@@ -289,7 +364,7 @@ def test_compression_detected_and_hashed(how: Compression, name: str) -> None:
         [directory("/app"), file("/app/main.py", "print(1)\n" * 50), symlink("/app/l", "main.py")]
     )
     stored = compress(tar, how)
-    result = scan_blob(io.BytesIO(stored))
+    result = read_raw(stored)
     assert result.compression == name
     assert result.digest == sha256(stored)
     assert result.diff_id == sha256(tar)
@@ -312,7 +387,7 @@ def test_compression_detected_and_hashed(how: Compression, name: str) -> None:
     ],
 )
 def test_empty_layers_are_valid(stored: bytes, compression: str) -> None:
-    result = scan_blob(io.BytesIO(stored))
+    result = read_raw(stored)
     assert (result.entries, result.size, result.compression) == ([], 0, compression)
     assert result.digest == sha256(stored)
     assert result.compressed_size == len(stored)
@@ -320,14 +395,14 @@ def test_empty_layers_are_valid(stored: bytes, compression: str) -> None:
 
 def test_gzip_zero_padding_after_last_member_is_accepted() -> None:
     stored = compress(LAYER, "gzip") + b"\0" * 16
-    result = scan_blob(io.BytesIO(stored))
+    result = read_raw(stored)
     assert result.diff_id == sha256(LAYER)
     assert result.digest == sha256(stored)
 
 
 def test_trailing_padding_after_end_marker_is_hashed() -> None:
     tar = layer_tar([file("/a", "x")]) + b"\0" * 4096
-    result = scan_blob(io.BytesIO(tar))
+    result = read_raw(tar)
     assert result.diff_id == sha256(tar)
     assert result.compressed_size == len(tar)
 
@@ -361,7 +436,7 @@ LAYER = layer_tar([directory("/d"), file("/d/big", bytes(range(256)) * 64), file
     ],
 )
 def test_multi_member_streams(stored: bytes) -> None:
-    result = scan_blob(io.BytesIO(stored), ContentWanted(paths=frozenset({"/d/big"})))
+    result = read_raw(stored, ContentWanted(paths=frozenset({"/d/big"})))
     assert result.diff_id == sha256(LAYER)
     assert result.digest == sha256(stored)
     assert result.contents == {"/d/big": bytes(range(256)) * 64}
@@ -373,7 +448,7 @@ def test_wanted_file_larger_than_read_chunk() -> None:
     assert len(big) > CHUNK
     tar = layer_tar([file("/before", "b"), file("/big.bin", big), file("/after", "a")])
     wanted = ContentWanted(paths=frozenset({"/big.bin", "/after"}), max_size=len(big))
-    result = scan_blob(io.BytesIO(compress(tar, "gzip")), wanted)
+    result = read_raw(compress(tar, "gzip"), wanted)
     assert result.contents == {"/big.bin": big, "/after": b"a"}
     assert result.diff_id == sha256(tar)
 
@@ -690,7 +765,7 @@ def test_zstd_truncated_anywhere_is_detected() -> None:
 
 def test_verify_matching_hashes() -> None:
     stored = compress(LAYER, "gzip")
-    result = scan_blob(io.BytesIO(stored))
+    result = read_raw(stored)
     verify(result, digest=sha256(stored), diff_id=sha256(LAYER), name="l")
     verify(result, digest=None, diff_id=None, name="l")
     verify(result, digest="sha512:" + "0" * 128, diff_id="", name="l")  # not checked
@@ -705,7 +780,7 @@ def test_verify_matching_hashes() -> None:
     ],
 )
 def test_verify_mismatch(digest: str | None, diff_id: str | None, fragment: str) -> None:
-    result = scan_blob(io.BytesIO(compress(LAYER, "gzip")))
+    result = read_raw(compress(LAYER, "gzip"))
     with pytest.raises(DigestMismatch) as caught:
         verify(result, digest=digest, diff_id=diff_id, name="layer 3")
     assert str(caught.value).startswith("layer 3: ")
@@ -715,6 +790,164 @@ def test_verify_mismatch(digest: str | None, diff_id: str | None, fragment: str)
 
 def test_diff_id_of_compressed_layer_is_the_uncompressed_hash() -> None:
     stored = compress(LAYER, "zstd")
-    result = scan_blob(io.BytesIO(stored))
+    result = read_raw(stored)
     with pytest.raises(DigestMismatch):
         verify(result, digest=None, diff_id=sha256(stored), name="l")
+
+
+# --- plain layers inside a file: _RangeReader, RangeHasher, PendingDigests --------------------
+
+
+def test_range_reader_stays_inside_its_range() -> None:
+    data = bytes(range(256)) * 200  # 51,200 bytes: several read-ahead blocks
+    with embedded(data) as fd:
+        reader = _RangeReader(fd, 1234, len(data))
+        assert reader.take(3) == data[:3]
+        assert reader.skip(10_000) == 10_000
+        assert reader.take(20_000) == data[10_003:30_003]  # larger than one read-ahead block
+        assert reader.take(5) == data[30_003:30_008]
+        assert reader.skip(len(data)) == len(data) - 30_008  # clamped at the end of the range
+        assert reader.take(512) == b""  # never reads the junk after the range
+        assert reader.skip(1) == 0
+
+
+def test_range_reader_mixes_takes_and_skips() -> None:
+    data = random.Random(3).randbytes(100_000)
+    with embedded(data) as fd:
+        reader = _RangeReader(fd, 1234, len(data))
+        got = []
+        for step in (1, 9000, 7, 30_000, 512, 1, 60_000):
+            got.append(reader.take(step))
+            reader.skip(1)
+        assert b"".join(got) == b"".join(
+            data[start : start + step]
+            for start, step in zip(
+                (0, 2, 9003, 9011, 39_012, 39_525, 39_527), (1, 9000, 7, 30_000, 512, 1, 60_000), strict=True
+            )
+        )
+
+
+RANGES = [(0, 0), (1234, 5), (100, 9 << 20), (7 << 20, 3 << 20), (1, (10 << 20) - 1)]
+
+
+@pytest.fixture(scope="module")
+def blob_file() -> Iterator[tuple[int, bytes]]:
+    data = random.Random(11).randbytes(10 << 20)  # 10 MiB: ranges span the child's 4 MiB buffer
+    with tempfile.TemporaryFile() as handle:
+        handle.write(data)
+        handle.flush()
+        yield handle.fileno(), data
+
+
+def expected_digests(data: bytes) -> list[str]:
+    return ["sha256:" + hashlib.sha256(data[start : start + size]).hexdigest() for start, size in RANGES]
+
+
+def test_range_hasher_child_computes_every_range(
+    blob_file: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fd, data = blob_file
+
+    def not_here(*_: object) -> str:
+        raise AssertionError("hashed in this process, not in the child")
+
+    monkeypatch.setattr("gatekeeper.sources.layers._hash_range", not_here)
+    with RangeHasher(fd, RANGES) as hasher:
+        assert hasher.result() == expected_digests(data)
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["no-child", "no-executable", "child-fails", "child-says-nonsense", "spawn-fails"],
+)
+def test_range_hasher_hashes_here_when_the_child_cannot(
+    blob_file: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    fd, data = blob_file
+    child = how != "no-child"
+    if how == "no-executable":
+        monkeypatch.setattr(sys, "executable", "")
+    elif how == "child-fails":
+        monkeypatch.setattr("gatekeeper.sources.layers._HASH_CHILD", "import sys; sys.exit(3)")
+    elif how == "child-says-nonsense":
+        monkeypatch.setattr("gatekeeper.sources.layers._HASH_CHILD", "print('sha256 ' * 5)")
+    elif how == "spawn-fails":
+        monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    with RangeHasher(fd, RANGES, child=child) as hasher:
+        assert hasher.result() == expected_digests(data)
+
+
+def test_range_hasher_outlives_the_callers_file(blob_file: tuple[int, bytes]) -> None:
+    _, data = blob_file
+    with tempfile.TemporaryFile() as handle:
+        handle.write(data)
+        handle.flush()
+        hasher = RangeHasher(handle.fileno(), RANGES)
+        fallback = RangeHasher(handle.fileno(), RANGES, child=False)
+    try:
+        assert hasher.result() == expected_digests(data)
+        assert fallback.result() == expected_digests(data)
+    finally:
+        hasher.close()
+        fallback.close()
+
+
+def test_range_hasher_range_past_the_end_is_a_bad_archive(blob_file: tuple[int, bytes]) -> None:
+    fd, data = blob_file
+    for child in (True, False):
+        with (
+            RangeHasher(fd, [(len(data) - 10, 20)], child=child) as hasher,
+            pytest.raises(BadArchive) as caught,
+        ):
+            hasher.result()
+        assert "truncated" in str(caught.value)
+
+
+def test_range_hasher_close_stops_the_child(blob_file: tuple[int, bytes]) -> None:
+    fd, _ = blob_file
+    hasher = RangeHasher(fd, RANGES * 20)
+    proc = hasher._proc
+    assert proc is not None
+    hasher.close()
+    assert proc.returncode is not None  # reaped: no zombie, no ResourceWarning
+    hasher.close()  # idempotent
+
+
+def pending_for(fd: int, claimed: str) -> tuple[PendingDigests, LayerScan]:
+    layer = LayerScan()
+    pending = PendingDigests(RangeHasher(fd, [(100, 5000)]))
+    pending.expect(0, layer, diff_id=claimed, name="img: layer L")
+    return pending, layer
+
+
+def test_pending_digests_settle_on_a_normal_exit(blob_file: tuple[int, bytes]) -> None:
+    fd, data = blob_file
+    right = "sha256:" + hashlib.sha256(data[100:5100]).hexdigest()
+    pending, layer = pending_for(fd, right)
+    with pending:
+        assert layer.diff_id == ""  # not known before the check
+    assert layer.diff_id == layer.digest == right
+
+    pending, _ = pending_for(fd, "sha256:" + "0" * 64)
+    message = r"^img: layer L: uncompressed layer hashes to sha256:\w+, config says sha256:0+$"
+    with pytest.raises(DigestMismatch, match=message), pending:
+        pass
+
+
+def test_pending_digests_are_dropped_after_an_exception(blob_file: tuple[int, bytes]) -> None:
+    fd, _ = blob_file
+    pending, layer = pending_for(fd, "sha256:" + "0" * 64)  # would mismatch
+    with pytest.raises(KeyError), pending:  # the body's own error, not a DigestMismatch
+        raise KeyError("boom")
+    assert layer.diff_id == ""
+
+
+def test_compression_at() -> None:
+    for stored, expected in [
+        (compress(LAYER, "gzip"), "gzip"),
+        (compress(LAYER, "zstd"), "zstd"),
+        (LAYER, ""),
+        (b"", ""),
+    ]:
+        with embedded(stored, 10, 0) as fd:
+            assert compression_at(fd, 10) == expected

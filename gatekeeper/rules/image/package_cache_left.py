@@ -117,6 +117,10 @@ CACHES = (
 )
 ALL_CACHES: tuple[CacheName, ...] = get_args(CacheName)
 
+# Every path a cache pattern above matches contains one of these: a path without any cannot be in
+# a cache, and one search rejects almost all of an image's files before the patterns are tried.
+_CANDIDATE = re.compile(r"/var/lib/apt/lists/|/var/cache/|/\.cache/|/\.npm/|/\.yarn/")
+
 
 @dataclass(frozen=True)
 class Options:
@@ -147,8 +151,9 @@ class Found:
 
 def find_caches(files: FileIndex, caches: tuple[Cache, ...]) -> list[Found]:
     found = {cache.name: Found(cache) for cache in caches}
+    candidate = _CANDIDATE.search
     for entry in files.files.values():
-        if entry.type is not FileType.FILE:
+        if entry.type is not FileType.FILE or not candidate(entry.path):
             continue
         for cache in caches:
             match = cache.pattern.match(entry.path)

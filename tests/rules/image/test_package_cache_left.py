@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from gatekeeper.facts import Target
 from gatekeeper.parsers.dockerfile import parse
 from gatekeeper.rule import OptionError
-from gatekeeper.rules.image.package_cache_left import RULE
+from gatekeeper.rules.image.package_cache_left import _CANDIDATE, CACHES, RULE, Cache
 from tests.factories import catches, evidence, image, passes, target_violations, violations
 from tests.imagegen import F, directory, file, whiteout
 
@@ -124,3 +126,11 @@ def test_evidence_names_what_was_checked_and_what_was_small() -> None:
     assert evidence(RULE, facts, caches=["apt-lists", "pip"]) == [
         "no package cache of 100.0 kB or more (checked apt-lists, pip); smaller: pip 300 B"
     ]
+
+
+@pytest.mark.parametrize("cache", CACHES, ids=lambda c: c.name)
+@hypothesis.given(data=st.data())
+def test_every_cache_path_passes_the_prefilter(cache: Cache, data: st.DataObject) -> None:
+    """find_caches skips paths _CANDIDATE does not find: it must find every path of every cache."""
+    path = data.draw(st.from_regex(cache.pattern).filter(lambda p: cache.pattern.match(p) is not None))
+    assert _CANDIDATE.search(path), path

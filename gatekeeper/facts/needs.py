@@ -6,6 +6,7 @@ import enum
 import fnmatch
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -28,27 +29,24 @@ class ContentWanted:
     def __call__(self, path: str, size: int) -> bool:
         if size > self.max_size:
             return False
-        if path in self.paths:
+        plan = self._plan
+        if path in self.paths or path in plan.exact:
             return True
-        if self._literals is None or not self._literals.search(path):
-            return False
-        return any(literal in path and regex.match(path) for literal, regex in self._compiled)
+        if plan.suffixes and path.endswith(plan.suffixes):
+            for suffix, match in plan.by_suffix:
+                if path.endswith(suffix) and (match is None or match(path)):
+                    return True
+        if plan.prefixes and path.startswith(plan.prefixes):
+            for prefix, match in plan.by_prefix:
+                if path.startswith(prefix) and match(path):
+                    return True
+        if plan.search is not None and plan.search(path):
+            return any(literal in path and match(path) for literal, match in plan.by_literal)
+        return False
 
     @functools.cached_property
-    def _literals(self) -> re.Pattern[str] | None:
-        """One pass over the path finds whether any pattern's literal occurs at all."""
-        literals = sorted({literal for literal, _ in self._compiled}, key=len, reverse=True)
-        if not literals:
-            return None
-        if "" in literals:
-            return re.compile("")  # a pattern with no literal part: every path is a candidate
-        return re.compile("|".join(re.escape(literal) for literal in literals))
-
-    @functools.cached_property
-    def _compiled(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
-        """Each pattern with the longest literal it contains: a cheap `in` test rejects almost
-        every path before the regex runs (this is called for every file of every layer)."""
-        return tuple((_longest_literal(p), re.compile(fnmatch.translate(p))) for p in self.patterns)
+    def _plan(self) -> _Plan:
+        return _Plan.of(self.patterns)
 
     def merge(self, other: ContentWanted) -> ContentWanted:
         return ContentWanted(
@@ -58,29 +56,96 @@ class ContentWanted:
         )
 
 
-def _longest_literal(pattern: str) -> str:
-    """The longest run of plain characters in an fnmatch pattern (outside `[...]`)."""
+Match = Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The patterns sorted by the cheapest test that rejects paths which cannot match.
+
+    This runs for every file of every layer, and nearly every path matches nothing: a C-level
+    `endswith`/`startswith` on a tuple rules most out before a regex runs. A pattern with literal
+    text after its last wildcard (`*/.npmrc`, `*[-_]key.json`) is tried only on paths ending with
+    it, and needs no regex at all when it is `*` + text; one starting with literal text only on
+    paths starting with it; the rest only on paths containing their longest literal run.
+    """
+
+    exact: frozenset[str]
+    suffixes: tuple[str, ...]
+    by_suffix: tuple[tuple[str, Match | None], ...]
+    prefixes: tuple[str, ...]
+    by_prefix: tuple[tuple[str, Match], ...]
+    search: Match | None
+    by_literal: tuple[tuple[str, Match], ...]
+
+    @classmethod
+    def of(cls, patterns: tuple[str, ...]) -> _Plan:
+        exact: set[str] = set()
+        by_suffix: list[tuple[str, Match | None]] = []
+        by_prefix: list[tuple[str, Match]] = []
+        by_literal: list[tuple[str, Match]] = []
+        for pattern in patterns:
+            runs, wild = _literal_runs(pattern)
+            if not wild:
+                exact.add(runs[0])
+                continue
+            match = re.compile(fnmatch.translate(pattern)).match
+            if runs[-1]:
+                star_then_text = wild == 1 and pattern.startswith("*")  # endswith says it all
+                by_suffix.append((runs[-1], None if star_then_text else match))
+            elif runs[0]:
+                by_prefix.append((runs[0], match))
+            else:
+                by_literal.append((max(runs, key=len), match))
+        literals = sorted({literal for literal, _ in by_literal}, key=len, reverse=True)
+        search: Match | None = None
+        if "" in literals:
+            search = re.compile("").search  # a pattern without literal text: every path is a candidate
+        elif literals:
+            search = re.compile("|".join(re.escape(literal) for literal in literals)).search
+        return cls(
+            frozenset(exact),
+            tuple(dict.fromkeys(suffix for suffix, _ in by_suffix)),
+            tuple(by_suffix),
+            tuple(dict.fromkeys(prefix for prefix, _ in by_prefix)),
+            tuple(by_prefix),
+            search,
+            tuple(by_literal),
+        )
+
+
+def _literal_runs(pattern: str) -> tuple[list[str], int]:
+    """The runs of plain text between wildcards (`*`, `?`, `[...]`, read as fnmatch reads them),
+    first and last included even when empty, and how many wildcards there are."""
     runs: list[str] = []
     current: list[str] = []
-    i = 0
-    while i < len(pattern):
+    wild = 0
+    i, n = 0, len(pattern)
+    while i < n:
         char = pattern[i]
+        i += 1
         if char in "*?":
-            runs.append("".join(current))
-            current = []
+            wild += 1
         elif char == "[":
-            end = pattern.find("]", i + 2)
-            if end < 0:
-                current.append(char)
-            else:
-                runs.append("".join(current))
-                current = []
-                i = end
+            j = i
+            if j < n and pattern[j] == "!":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 1
+            if j >= n:
+                current.append(char)  # no closing bracket: a literal `[`, as fnmatch reads it
+                continue
+            wild += 1
+            i = j + 1
         else:
             current.append(char)
-        i += 1
+            continue
+        runs.append("".join(current))
+        current = []
     runs.append("".join(current))
-    return max(runs, key=len)
+    return runs, wild
 
 
 NOTHING = ContentWanted()

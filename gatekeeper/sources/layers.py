@@ -768,34 +768,45 @@ class IndexBuilder:
 
     def add(self, scan: LayerScan) -> None:
         layer = len(self.sizes)
+        files, children = self.files, self.children
         for directory in scan.opaque_dirs:
-            for child in list(self.children.get(directory, ())):
+            for child in list(children.get(directory, ())):
                 self._remove(child, layer, Removal.DELETED)
         for path in scan.whiteouts:
             self._remove(path, layer, Removal.DELETED)
+        directory_type, hardlink = FileType.DIR, FileType.HARDLINK
         for path, ftype, size, mode, uid, gid, link in scan.entries:
-            old = self.files.get(path)
-            if old is not None:
-                if old.type is FileType.DIR and ftype is FileType.DIR:
-                    pass  # re-declared parent directory: not a change worth reporting
-                else:
-                    self._remove(path, layer, Removal.OVERWRITTEN)
-            if ftype is FileType.HARDLINK:
-                target = self.files.get(link)
+            old = files.get(path)
+            if old is not None and not (old.type is directory_type and ftype is directory_type):
+                # (a re-declared parent directory is no change worth reporting)
+                self._remove(path, layer, Removal.OVERWRITTEN)
+            if ftype is hardlink:
+                target = files.get(link)
                 size = target.size if target is not None else 0
-            self.files[path] = FileEntry(path, ftype, size, mode, uid, gid, layer, link)
-            self._link_parent(path)
+            files[path] = FileEntry(path, ftype, size, mode, uid, gid, layer, link)
+            parent = path[: path.rfind("/")] or "/"
+            siblings = children.get(parent)
+            if siblings is None:
+                self._link(path)
+            else:
+                siblings.add(path)
         for path, data in scan.contents.items():
             self.contents[(layer, path)] = data
         self.sizes.append(scan.size)
 
-    def _link_parent(self, path: str) -> None:
+    def _link(self, path: str) -> None:
+        """Record `path` as a child of its parent, and each new parent as a child of its own.
+
+        Every directory with a children set is linked to its parent, so linking stops at the
+        first parent that already has one.
+        """
         while path != "/":
-            parent = path.rpartition("/")[0] or "/"
-            siblings = self.children.setdefault(parent, set())
-            if path in siblings:
+            parent = path[: path.rfind("/")] or "/"
+            siblings = self.children.get(parent)
+            if siblings is not None:
+                siblings.add(path)
                 return
-            siblings.add(path)
+            self.children[parent] = {path}
             path = parent
 
     def _remove(self, path: str, layer: int, how: Removal) -> None:

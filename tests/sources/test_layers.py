@@ -6,14 +6,18 @@ import gzip
 import hashlib
 import io
 import random
+import subprocess
 import sys
 import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import hypothesis
 import pytest
 import zstandard
+from hypothesis import strategies as st
 
 from gatekeeper.errors import BadArchive, DigestMismatch
 from gatekeeper.facts.image import FileEntry, FileIndex, FileType, Removal, ShadowedEntry
@@ -23,7 +27,9 @@ from gatekeeper.sources.layers import (
     LayerScan,
     PendingDigests,
     RangeHasher,
+    _byte_sum,
     _HashingReader,
+    _partition,
     _RangeReader,
     build_index,
     compression_at,
@@ -903,14 +909,71 @@ def test_range_hasher_range_past_the_end_is_a_bad_archive(blob_file: tuple[int, 
         assert "truncated" in str(caught.value)
 
 
-def test_range_hasher_close_stops_the_child(blob_file: tuple[int, bytes]) -> None:
+def test_range_hasher_close_stops_the_children(blob_file: tuple[int, bytes]) -> None:
     fd, _ = blob_file
-    hasher = RangeHasher(fd, RANGES * 20)
-    proc = hasher._proc
-    assert proc is not None
+    hasher = RangeHasher(fd, RANGES * 20, workers=2)
+    procs = [proc for _, proc in hasher._children]
+    assert len(procs) == hasher.children == 2
     hasher.close()
-    assert proc.returncode is not None  # reaped: no zombie, no ResourceWarning
+    assert all(proc is not None and proc.returncode is not None for proc in procs)  # reaped
+    assert hasher.children == 0
     hasher.close()  # idempotent
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_range_hasher_shares_ranges_among_workers(blob_file: tuple[int, bytes], workers: int) -> None:
+    fd, data = blob_file
+    with RangeHasher(fd, RANGES, workers=workers) as hasher:
+        assert hasher.children == min(workers, len(RANGES))
+        assert hasher.result() == expected_digests(data)
+
+
+def test_range_hasher_workers_by_default(
+    blob_file: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fd, _ = blob_file
+    monkeypatch.setattr("gatekeeper.sources.layers._cpus", lambda: 2)
+    with RangeHasher(fd, RANGES) as small:
+        assert small.children == 1  # 31 MiB: not worth a second process
+    monkeypatch.setattr(RangeHasher, "PARALLEL_BYTES", 1 << 20)
+    with RangeHasher(fd, RANGES) as big:
+        assert big.children == 2
+    monkeypatch.setattr("gatekeeper.sources.layers._cpus", lambda: 1)
+    with RangeHasher(fd, RANGES) as one_cpu:
+        assert one_cpu.children == 1
+
+
+def test_range_hasher_hashes_here_what_a_failed_spawn_left(
+    blob_file: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fd, data = blob_file
+    real = subprocess.Popen
+    calls = []
+
+    def second_fails(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError("no more processes")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", second_fails)
+    with RangeHasher(fd, RANGES, workers=2) as hasher:
+        assert hasher.children == 1
+        assert hasher.result() == expected_digests(data)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "groups", "expected"),
+    [
+        ([5, 1, 1, 1, 1, 1], 2, [[0], [1, 2, 3, 4, 5]]),
+        ([1, 2, 3], 5, [[0], [1], [2]]),
+        ([], 2, []),
+        ([4, 4], 1, [[0, 1]]),
+        ([596, 110, 135, 64, 202, 149, 2, 8], 2, [[0, 3], [1, 2, 4, 5, 6, 7]]),  # 660 MB / 606 MB
+    ],
+)
+def test_partition_balances_bytes(sizes: list[int], groups: int, expected: list[list[int]]) -> None:
+    assert sorted(_partition(sizes, groups)) == expected
 
 
 def pending_for(fd: int, claimed: str) -> tuple[PendingDigests, LayerScan]:
@@ -951,3 +1014,14 @@ def test_compression_at() -> None:
     ]:
         with embedded(stored, 10, 0) as fd:
             assert compression_at(fd, 10) == expected
+
+
+@hypothesis.given(st.binary(min_size=512, max_size=512))
+def test_byte_sum_is_the_sum_of_a_block(block: bytes) -> None:
+    assert _byte_sum(block) == sum(block)
+
+
+@pytest.mark.parametrize("fill", [0x00, 0x01, 0x7F, 0x80, 0xFF])
+def test_byte_sum_at_the_extremes(fill: int) -> None:
+    block = bytes([fill]) * 512
+    assert _byte_sum(block) == sum(block) == fill * 512

@@ -1,8 +1,9 @@
 """`docker save` tarballs (docker-archive:PATH[:ref]), on disk or streamed from the engine.
 
 A plain tar on disk is read with random access: headers first (seeks only), then the config, then
-each layer once, in order. A compressed tarball, or the engine's export stream, is read in one
-forward pass: layers are scanned as they come and put in order afterwards by their diff_ids.
+each layer in order, parsed in place while child processes hash it (see layers.scan_tar_range).
+A compressed tarball, or the engine's export stream, is read in one forward pass: layers are
+scanned as they come and put in order afterwards by their diff_ids.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""One streaming pass over layer blobs: tar headers in, a FileIndex out.
+"""One pass over layer blobs: tar headers in, a FileIndex out.
 
-A layer is read exactly once, as a stream: the stored (maybe compressed) bytes are hashed to verify
-the blob digest, decompressed (gzip, zstd or none, detected from the magic bytes), hashed again to
-verify the diff_id, and parsed as tar. Only headers and the few small files rules asked for are
-kept; file data is skipped, never stored, never written to disk.
+A layer is read exactly once, as a stream (scan_blob): the stored (maybe compressed) bytes are
+hashed to verify the blob digest, decompressed (gzip, zstd or none, detected from the magic bytes)
+on a reader thread, hashed again to verify the diff_id, and parsed as tar. A plain layer tar that
+lies in a file on disk (a `docker save` archive) is parsed in place instead (scan_tar_range):
+headers are read, file data is seeked over, and child processes hash the same bytes meanwhile
+(RangeHasher, PendingDigests). Either way only headers and the few small files rules asked for
+are kept; file data is never stored, never written to disk.
 """
 
 from __future__ import annotations

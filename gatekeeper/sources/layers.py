@@ -54,19 +54,8 @@ _TYPES = {
     b"5": FileType.DIR,
     b"6": FileType.FIFO,
 }
-
-
-# Entries that never carry data, whatever their size field says (as Go's archive/tar and tarfile).
-_HEADER_ONLY = frozenset(
-    (
-        FileType.HARDLINK,
-        FileType.SYMLINK,
-        FileType.CHAR,
-        FileType.BLOCK,
-        FileType.DIR,
-        FileType.FIFO,
-    )
-)
+"""Tar type flags. Every type but FILE is header-only: no data follows, whatever the size field
+says (as in Go's archive/tar and tarfile). Unknown flags read as FILE, so their data is skipped."""
 
 
 class Readable(Protocol):
@@ -474,7 +463,7 @@ class PendingDigests:
 
 
 def compression_at(fd: int, offset: int) -> str:
-    """ "gzip", "zstd" or "" (a plain tar, or anything else) from the magic bytes at offset."""
+    """What the magic bytes at `offset` say: "gzip", "zstd" or "" (a plain tar, or anything else)."""
     head = os.pread(fd, 4, offset)
     if head.startswith(GZIP_MAGIC):
         return "gzip"
@@ -634,7 +623,6 @@ class _Blocks(Protocol):
 # prefix: the ustar header, one unpack per entry.
 _USTAR = struct.Struct("100s8s8s8s12s12x8sc100s8s64x16x155s12x")
 _ZERO_BLOCK = bytes(BLOCK)
-_USTAR_MAGIC = b"ustar\x0000"
 _EXTENDED = frozenset((b"L", b"K", b"x", b"g"))
 
 

@@ -111,13 +111,16 @@ def package_offenders(inventory: Inventory, options: Options) -> list[Offender]:
 def binary_offenders(files: FileIndex, search_path: str, options: Options) -> list[Offender]:
     """Programs on PATH whose name matches; a file's size is counted once (`cc -> gcc-12`)."""
     directories = {d.rstrip("/") or "/" for d in search_path.split(":") if d.startswith("/")}
+    on_path = []
+    for path in files.files:
+        cut = path.rfind("/")
+        if (path[:cut] or "/") in directories and _matches(path[cut + 1 :], options.binaries):
+            on_path.append(path)
     found: dict[str, str] = {}  # path on PATH -> the real file it runs
-    for path in sorted(files.files):
-        directory, name = posixpath.split(path)
-        if directory in directories and _matches(name, options.binaries):
-            program = files.find_executable(path, "")
-            if program is not None:
-                found[path] = program.path
+    for path in sorted(on_path):
+        program = files.find_executable(path, "")
+        if program is not None:
+            found[path] = program.path
     owner: dict[str, str] = {}  # real file -> the PATH entry that carries its size
     for path, real in found.items():
         if path == real or real not in owner:

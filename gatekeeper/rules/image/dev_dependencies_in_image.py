@@ -104,7 +104,7 @@ def python_distributions(files: FileIndex) -> dict[str, tuple[str, int]]:
     """Installed distributions: normalised name -> (the .dist-info / .egg-info path, its layer)."""
     found: dict[str, tuple[str, int]] = {}
     for path, entry in files.files.items():
-        match = _DIST.search(path)
+        match = _DIST.search(path) if "-info" in path else None  # (a cheap no first)
         if match is None:
             continue
         name = normalise(match.group(1).split("-", 1)[0])
@@ -160,7 +160,7 @@ def node_apps(files: FileIndex) -> list[str]:
     """Directories holding an app's package.json (not a dependency's, not a vendored tree's)."""
     apps = []
     for path in files.files:
-        if posixpath.basename(path) != "package.json" or "/node_modules/" in path:
+        if not path.endswith("/package.json") or "/node_modules/" in path:
             continue
         if any(fnmatch.fnmatchcase(path, p) for p in NOT_APPS) or "/." in path:
             continue

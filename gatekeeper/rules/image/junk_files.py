@@ -31,7 +31,6 @@ Options:
 from __future__ import annotations
 
 import fnmatch
-import posixpath
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -142,29 +141,33 @@ class Matcher:
         self._quick = re.compile("|".join(lasts)) if lasts else None
 
     def _first(self, path: str, patterns: Sequence[Pattern]) -> Pattern | None:
-        if self._quick is None or not self._quick.match(posixpath.basename(path)):
+        # The quick test runs on the last component only (match from just after the last `/`).
+        if self._quick is None or not self._quick.match(path, path.rfind("/") + 1):
             return None
         return next((p for p in patterns if p.matches(path)), None)
 
     def directory(self, path: str) -> tuple[str, Pattern] | None:
         if path in ("/", ""):
             return None
-        if path not in self.memo:
-            outer = self.directory(posixpath.dirname(path))
+        memo = self.memo
+        if path not in memo:
+            outer = self.directory(path[: path.rfind("/")] or "/")
             own = self._first(path, self.dirs)
-            self.memo[path] = outer or ((path, own) if own else None)
-        return self.memo[path]
+            memo[path] = outer or ((path, own) if own else None)
+        return memo[path]
 
     def entry(self, entry: FileEntry) -> tuple[str, Pattern, bool] | None:
         """(junk root, pattern, whether a directory pattern matched) for one entry."""
+        path = entry.path
         if entry.type is FileType.DIR:
-            hit = self.directory(entry.path)
+            hit = self.directory(path)
             return (hit[0], hit[1], True) if hit else None
-        hit = self.directory(posixpath.dirname(entry.path))
+        parent = path[: path.rfind("/")] or "/"
+        hit = self.memo[parent] if parent in self.memo else self.directory(parent)
         if hit:
             return hit[0], hit[1], True
-        own = self._first(entry.path, self.files)
-        return (entry.path, own, False) if own else None
+        own = self._first(path, self.files)
+        return (path, own, False) if own else None
 
 
 def _groups(files: FileIndex, options: Options) -> tuple[list[Group], int]:

@@ -174,7 +174,7 @@ def _read(store: _Store, ref: ImageRef, request: Request, options: SourceOptions
                     scan = scan_blob(handle, wanted, name=name)
                 except TAR_ERRORS as exc:
                     raise BadArchive(f"{name}: unreadable: {exc}") from exc
-            verify(scan, digest=layer.digest, diff_id=diff_id, name=name)
+            verify(scan, digest=layer.digest, diff_id=diff_id, name=name, size=layer.size)
             scans.append(scan)
             if request.filesystem:
                 builder.add(scan)

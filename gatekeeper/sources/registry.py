@@ -619,7 +619,7 @@ class RegistryClient:
         def once() -> LayerScan:
             with self._get("blobs", desc.digest, {"Accept-Encoding": "identity"}) as resp:
                 scan = scan_blob(_BlobReader(resp, name, desc.size), wanted, name=name)
-            verify(scan, digest=desc.digest, diff_id=diff_id, name=name)
+            verify(scan, digest=desc.digest, diff_id=diff_id, name=name, size=desc.size)
             return scan
 
         return self._retrying(once)

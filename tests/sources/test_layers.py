@@ -775,6 +775,16 @@ def test_verify_matching_hashes() -> None:
     verify(result, digest=sha256(stored), diff_id=sha256(LAYER), name="l")
     verify(result, digest=None, diff_id=None, name="l")
     verify(result, digest="sha512:" + "0" * 128, diff_id="", name="l")  # not checked
+    verify(result, digest=None, diff_id=None, name="l", size=len(stored))
+    verify(result, digest=None, diff_id=None, name="l", size=0)  # no size in the descriptor
+
+
+def test_verify_stored_size() -> None:
+    stored = compress(LAYER, "gzip")
+    result = read_raw(stored)
+    with pytest.raises(DigestMismatch) as caught:
+        verify(result, digest=sha256(stored), diff_id=sha256(LAYER), name="layer 3", size=len(stored) + 1)
+    assert str(caught.value) == f"layer 3: blob is {len(stored)} bytes, manifest says {len(stored) + 1}"
 
 
 @pytest.mark.parametrize(

@@ -462,8 +462,16 @@ def layer_not_a_tar(root: Path, w: Written) -> None:
     replace_manifest(root, w, change)
 
 
+def layer_size_wrong(root: Path, w: Written) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        doc["layers"][0]["size"] += 7  # the digest still matches the blob
+
+    replace_manifest(root, w, change)
+
+
 BROKEN = [
     pytest.param(tamper_config, DigestMismatch, "blob sha256:", id="config-tampered"),
+    pytest.param(layer_size_wrong, DigestMismatch, "bytes, manifest says", id="layer-size-wrong"),
     pytest.param(tamper_manifest, DigestMismatch, "blob sha256:", id="manifest-tampered"),
     pytest.param(tamper_layer, DigestMismatch, "manifest says sha256:", id="layer-tampered"),
     pytest.param(tamper_layer_descriptor, DigestMismatch, "config says", id="layers-swapped"),

@@ -912,6 +912,17 @@ def test_oversized_layer_is_cut_off(fake: FakeRegistry) -> None:
         read(fake, "app:small", SIZES)
 
 
+def test_layer_shorter_than_its_descriptor(fake: FakeRegistry) -> None:
+    written = oci_blobs(IMAGE)
+    doc = json.loads(written.blobs[written.manifest_digest])
+    size = doc["layers"][0]["size"]
+    doc["layers"][0]["size"] = size + 7  # the digest still matches the blob
+    fake.push("app", written)
+    fake.put_manifest("app", "big", json.dumps(doc).encode())
+    with pytest.raises(DigestMismatch, match=f"blob is {size} bytes, manifest says {size + 7}$"):
+        read(fake, "app:big", SIZES)
+
+
 def test_wrong_manifest_bytes_by_digest(fake: FakeRegistry) -> None:
     written = oci_blobs(IMAGE)
     fake.push("app", written)

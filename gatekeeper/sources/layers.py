@@ -350,26 +350,36 @@ class RangeHasher:
     take the GIL back from a thread that never waits, and waits up to the switch interval each
     time. Measured on 2 cores with 0.9 s of hashing and 1.0 s of parsing: 1.7 s on a thread,
     1.05 s with a child process. With `workers` > 1 the ranges are shared out by size among that
-    many children (a single range is hashed by one). Where no child can be started (no preadv, a
-    frozen executable, spawn fails) or one fails, result() hashes its ranges here instead, with
-    the same errors.
+    many children (a single range is hashed by one). `child` None: a child only for 16 MiB or
+    more. Where no child can be started (no preadv, a frozen executable, spawn fails) or one
+    fails, result() hashes its ranges here instead, with the same errors.
     """
 
+    CHILD_BYTES = 16 << 20
+    """Below this much to hash, no child (by default): hashing it here takes less time than
+    starting an interpreter (about 25 ms)."""
     PARALLEL_BYTES = 256 << 20
     """Below this much to hash, one child: a second one would cost more to start than it saves."""
 
     def __init__(
-        self, fd: int, ranges: list[tuple[int, int]], *, child: bool = True, workers: int | None = None
+        self,
+        fd: int,
+        ranges: list[tuple[int, int]],
+        *,
+        child: bool | None = None,
+        workers: int | None = None,
     ) -> None:
         self._fd = os.dup(fd)  # the caller may close its file before result()
         self._ranges = ranges
         self._children: list[tuple[list[int], subprocess.Popen[bytes] | None]] = []
+        total = sum(size for _, size in ranges)
+        if child is None:
+            child = total >= self.CHILD_BYTES
         frozen = getattr(sys, "frozen", False)
         if not (child and ranges and hasattr(os, "preadv") and sys.executable and not frozen):
             return
         if workers is None:
-            big = sum(size for _, size in ranges) >= self.PARALLEL_BYTES
-            workers = min(4, _cpus()) if big else 1
+            workers = min(4, _cpus()) if total >= self.PARALLEL_BYTES else 1
         for indexes in _partition([size for _, size in ranges], workers):
             specs = [f"{ranges[i][0]}:{ranges[i][1]}" for i in indexes]
             proc: subprocess.Popen[bytes] | None

@@ -18,6 +18,7 @@ from gatekeeper.errors import BadArchive, DigestMismatch, ImageNotFound, SourceE
 from gatekeeper.facts.image import FileType, HistoryEntry, ImageFacts, Layer
 from gatekeeper.facts.needs import ContentWanted, Need, Request
 from gatekeeper.sources import ImageRef, SourceOptions, open_image
+from gatekeeper.sources.layers import RangeHasher
 from tests.imagegen import (
     Compression,
     Image,
@@ -534,6 +535,15 @@ def test_layer_media_types_left_empty(tmp_path: Path) -> None:
     assert [x.compressed_size for x in facts.layers] == [None, None, None]
 
 
+@pytest.fixture(params=["in-process", "child"])
+def hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Small test archives are hashed in-process; "child" makes even them go to a child process."""
+    if request.param == "child":
+        monkeypatch.setattr(RangeHasher, "CHILD_BYTES", 0)
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("hashing")
 def test_layer_hashes_are_checked_when_the_deferred_checks_settle(tmp_path: Path) -> None:
     path = tmp_path / "app.tar"
     write_docker_archive(path, IMAGE)
@@ -545,5 +555,28 @@ def test_layer_hashes_are_checked_when_the_deferred_checks_settle(tmp_path: Path
         pending.close()
 
 
+@pytest.mark.usefixtures("hashing")
 def test_deferred_checks_of_a_sound_archive_give_the_same_facts(legacy: Path) -> None:
     assert read_deferred(legacy) == read(legacy)
+
+
+@pytest.mark.parametrize("breaker", [break_layer_tampered, break_layer_swapped])
+def test_layer_checks_through_a_child_process(
+    tmp_path: Path, breaker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawned: list[int] = []
+    real_init = RangeHasher.__init__
+
+    def init(self: RangeHasher, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        spawned.append(self.children)
+
+    monkeypatch.setattr(RangeHasher, "CHILD_BYTES", 0)
+    monkeypatch.setattr(RangeHasher, "__init__", init)
+    path = tmp_path / "app.tar"
+    write_docker_archive(path, IMAGE)
+    assert read(path).files is not None
+    breaker(path)
+    with pytest.raises(DigestMismatch, match="config says"):
+        read_deferred(path)
+    assert spawned == [1, 1]

@@ -938,6 +938,16 @@ def test_range_hasher_shares_ranges_among_workers(blob_file: tuple[int, bytes], 
         assert hasher.result() == expected_digests(data)
 
 
+def test_range_hasher_hashes_small_ranges_here_by_default(blob_file: tuple[int, bytes]) -> None:
+    fd, data = blob_file
+    small = [(0, 1000), (5000, 1 << 20)]
+    with RangeHasher(fd, small) as hasher:
+        assert hasher.children == 0
+        assert hasher.result() == ["sha256:" + hashlib.sha256(data[a : a + n]).hexdigest() for a, n in small]
+    with RangeHasher(fd, small, child=True) as forced:
+        assert forced.children == 1
+
+
 def test_range_hasher_workers_by_default(
     blob_file: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -85,8 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--platform",
         type=_platform,
-        default=Platform(),
-        help="os/arch[/variant] (default linux/amd64)",
+        default=None,
+        help="os/arch[/variant]: the image to pick from a multi-platform index (default "
+        "linux/amd64); when given, an image for another platform is an error",
     )
     check.add_argument(
         "--insecure-registry",
@@ -237,7 +238,8 @@ def write_atomic(path: str, text: str) -> None:
 def _cmd_check(args: argparse.Namespace) -> int:
     policies = _policy_specs(args)
     options = SourceOptions(
-        platform=args.platform,
+        platform=args.platform or Platform(),
+        platform_requested=args.platform is not None,
         insecure_registries=tuple(args.insecure_registry),
         timeout=args.timeout,
         environ=dict(os.environ),

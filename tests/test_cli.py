@@ -95,6 +95,16 @@ def test_input_errors_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert all(len(line) < 300 for line in err.splitlines())
 
 
+def test_explicit_platform_of_another_image_is_an_input_error(
+    good: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("check", good, "--platform", "linux/arm64/v8") == ExitCode.INPUT
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"gatekeeper: error: {good}: the image is for linux/amd64, not linux/arm64/v8 (--platform)"
+    assert run("check", good, "--platform", "linux/amd64") == ExitCode.OK
+    assert run("check", good) == ExitCode.OK
+
+
 def test_no_report_left_on_input_error(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     assert run("check", f"docker-archive:{tmp_path / 'x.tar'}", "--json", str(out)) == ExitCode.INPUT

@@ -15,7 +15,7 @@ import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from gatekeeper.errors import UsageError
+from gatekeeper.errors import SourceError, UsageError
 from gatekeeper.facts.image import ImageFacts, Platform
 from gatekeeper.facts.needs import Request
 
@@ -47,6 +47,11 @@ class ImageRef:
 @dataclass(frozen=True)
 class SourceOptions:
     platform: Platform = field(default_factory=Platform)
+    """Which image of a multi-platform index to read (default linux/amd64)."""
+    platform_requested: bool = False
+    """The user named `platform` (--platform): an image for another platform is then an error,
+    from a single-platform source (engine, docker-archive, a plain manifest) too, as with
+    `docker run --platform`."""
     insecure_registries: tuple[str, ...] = ()
     timeout: float = 60.0
     environ: dict[str, str] = field(default_factory=dict)
@@ -102,17 +107,35 @@ def open_image(
     if ref.transport == "docker-daemon":
         from gatekeeper.sources import daemon
 
-        return daemon.open_daemon(ref, request, options)
-    if ref.transport == "docker-archive":
+        facts = daemon.open_daemon(ref, request, options)
+    elif ref.transport == "docker-archive":
         from gatekeeper.sources import archive
 
-        return archive.open_docker_archive(ref, request, options, defer=defer)
-    if ref.transport in ("oci", "oci-archive"):
+        facts = archive.open_docker_archive(ref, request, options, defer=defer)
+    elif ref.transport in ("oci", "oci-archive"):
         from gatekeeper.sources import oci_layout
 
-        return oci_layout.open_oci(ref, request, options)
-    if ref.transport == "docker":
+        facts = oci_layout.open_oci(ref, request, options)
+    elif ref.transport == "docker":
         from gatekeeper.sources import registry
 
-        return registry.open_registry(ref, request, options)
-    raise UsageError(f"unknown transport {ref.transport!r}")  # pragma: no cover
+        facts = registry.open_registry(ref, request, options)
+    else:  # pragma: no cover
+        raise UsageError(f"unknown transport {ref.transport!r}")
+    check_platform(facts.platform, options, str(ref))
+    return facts
+
+
+def platform_matches(actual: Platform, wanted: Platform) -> bool:
+    """Same os and architecture; the variant too when `wanted` names one."""
+    return (
+        actual.os == wanted.os
+        and actual.architecture == wanted.architecture
+        and (not wanted.variant or actual.variant == wanted.variant)
+    )
+
+
+def check_platform(actual: Platform, options: SourceOptions, what: str) -> None:
+    """With an explicit --platform, an image for another platform is a SourceError."""
+    if options.platform_requested and not platform_matches(actual, options.platform):
+        raise SourceError(f"{what}: the image is for {actual}, not {options.platform} (--platform)")

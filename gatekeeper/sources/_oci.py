@@ -21,6 +21,7 @@ from gatekeeper.facts.image import (
     Layer,
     Platform,
 )
+from gatekeeper.sources import platform_matches
 from gatekeeper.sources.layers import LayerScan
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -142,14 +143,7 @@ def select_platform(
     images = [d for d in candidates if not is_attestation(d)]
     available = tuple(d.platform for d in images if d.platform is not None)
     for desc in images:
-        p = desc.platform
-        if p is None:
-            continue
-        if (
-            p.os == wanted.os
-            and p.architecture == wanted.architecture
-            and (not wanted.variant or p.variant == wanted.variant)
-        ):
+        if desc.platform is not None and platform_matches(desc.platform, wanted):
             return desc, available
     if len(images) == 1 and images[0].platform is None:
         return images[0], available

@@ -44,9 +44,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekeeper.errors import DaemonUnavailable, GatekeeperError, ImageNotFound, SourceError
-from gatekeeper.facts.image import ImageFacts
+from gatekeeper.facts.image import ImageFacts, Platform
 from gatekeeper.facts.needs import Request
-from gatekeeper.sources import ImageRef, SourceOptions
+from gatekeeper.sources import ImageRef, SourceOptions, check_platform
 from gatekeeper.sources._oci import assemble, parse_config
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -348,6 +348,8 @@ def open_daemon(ref: ImageRef, request: Request, options: SourceOptions) -> Imag
             inspect: dict[str, Any] = client.api.inspect_image(name)
         except Exception as exc:
             raise errors.translate(exc, "inspect the image") from None
+        # Before any layer is exported: the engine keeps one platform per image.
+        check_platform(_platform(inspect), options, str(ref))
         image_id = str(inspect.get("Id") or name)
         digest = _digest(inspect)
         repo_tags = _strings(inspect.get("RepoTags"))
@@ -367,6 +369,14 @@ def open_daemon(ref: ImageRef, request: Request, options: SourceOptions) -> Imag
     finally:
         with contextlib.suppress(Exception):  # closing the pool must not hide the outcome
             client.close()
+
+
+def _platform(inspect: dict[str, Any]) -> Platform:
+    return Platform(
+        str(inspect.get("Os") or "linux"),
+        str(inspect.get("Architecture") or ""),
+        str(inspect.get("Variant") or ""),
+    )
 
 
 def _from_export(client: Any, image_id: str, ref: ImageRef, request: Request, errors: _Errors) -> ImageFacts:

@@ -15,7 +15,7 @@ import pytest
 import zstandard
 
 from gatekeeper.errors import BadArchive, DigestMismatch, ImageNotFound, SourceError
-from gatekeeper.facts.image import FileType, HistoryEntry, ImageFacts, Layer
+from gatekeeper.facts.image import FileType, HistoryEntry, ImageFacts, Layer, Platform
 from gatekeeper.facts.needs import ContentWanted, Need, Request
 from gatekeeper.sources import ImageRef, SourceOptions, open_image
 from gatekeeper.sources.layers import RangeHasher
@@ -580,3 +580,17 @@ def test_layer_checks_through_a_child_process(
     with pytest.raises(DigestMismatch, match="config says"):
         read_deferred(path)
     assert spawned == [1, 1]
+
+
+@pytest.mark.parametrize("how", ["plain", "gzip"])
+def test_explicit_platform_must_match_the_archive(legacy: Path, how: str) -> None:
+    path = legacy if how == "plain" else compressed_copy(legacy, "gzip")
+    arm = SourceOptions(platform=Platform("linux", "arm64"), platform_requested=True)
+    with pytest.raises(SourceError) as caught:
+        open_image(archive_ref(path), FILESYSTEM, arm)
+    message = f"docker-archive:{path}: the image is for linux/amd64, not linux/arm64 (--platform)"
+    assert str(caught.value) == message
+    default_only = SourceOptions(platform=Platform("linux", "arm64"))  # not named by the user
+    assert open_image(archive_ref(path), CONFIG_ONLY, default_only).platform == Platform("linux", "amd64")
+    amd = SourceOptions(platform=Platform("linux", "amd64"), platform_requested=True)
+    assert open_image(archive_ref(path), CONFIG_ONLY, amd).platform == Platform("linux", "amd64")

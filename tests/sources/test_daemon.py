@@ -361,6 +361,27 @@ def test_filesystem_read(busybox: BuiltImage, docker_client: Any) -> None:
 
 
 @pytest.mark.docker
+def test_explicit_platform_must_match_the_engine_image(
+    busybox: BuiltImage, docker_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inspect = docker_client.api.inspect_image(busybox.tag)
+    own = Platform("linux", inspect["Architecture"], inspect.get("Variant", ""))
+    other = Platform("linux", "s390x" if own.architecture != "s390x" else "amd64")
+    ref = parse_reference(busybox.daemon_ref)
+
+    def no_export(*_: Any, **__: Any) -> None:
+        raise AssertionError("the export started before the platform was checked")
+
+    monkeypatch.setattr("gatekeeper.sources.daemon._from_export", no_export)
+    with pytest.raises(SourceError) as caught:
+        open_image(ref, FILES, replace(options(), platform=other, platform_requested=True))
+    assert str(caught.value) == f"{busybox.daemon_ref}: the image is for {own}, not {other} (--platform)"
+    # the same platform named explicitly, or another one only as the default: no error
+    assert open_image(ref, CONFIG, replace(options(), platform=own, platform_requested=True)).platform == own
+    assert open_image(ref, CONFIG, replace(options(), platform=other)).platform == own
+
+
+@pytest.mark.docker
 def test_unknown_image(docker_client: Any) -> None:
     with pytest.raises(ImageNotFound) as caught:
         read("docker-daemon:gk-test/no-such-image:nope", CONFIG)

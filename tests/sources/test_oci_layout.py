@@ -699,3 +699,16 @@ def test_container_config_used_only_without_config() -> None:
 def test_bad_configs(raw: bytes, fragment: str) -> None:
     with pytest.raises(BadArchive, match=fragment):
         parse_config(raw, "cfg")
+
+
+@pytest.mark.parametrize("transport", ["oci", "oci-archive"])
+def test_explicit_platform_must_match_a_single_manifest(
+    tmp_path: Path, layout: tuple[Path, Written], transport: str
+) -> None:
+    root, _ = layout
+    path = root if transport == "oci" else tar_layout(root, tmp_path / "one.tar")
+    named = SourceOptions(platform=arm64(), platform_requested=True)
+    with pytest.raises(SourceError) as caught:
+        open_image(ref(path, "", transport), FILESYSTEM, named)
+    assert str(caught.value).endswith(": the image is for linux/amd64, not linux/arm64 (--platform)")
+    assert read(ref(path, "", transport), FILESYSTEM, arm64()).platform == Platform("linux", "amd64")

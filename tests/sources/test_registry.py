@@ -862,6 +862,22 @@ def test_content_type_contradicting_the_body(fake: FakeRegistry) -> None:
         read(fake)
 
 
+def test_explicit_platform_must_match_a_single_manifest(fake: FakeRegistry) -> None:
+    fake.push("app", oci_blobs(IMAGE))  # one manifest, no index: linux/amd64 by its config
+    ref = ImageRef("docker", f"{fake.host}/app:latest")
+    named = options(platform=Platform("linux", "arm64"), platform_requested=True)
+    with pytest.raises(SourceError) as caught:
+        open_image(ref, CONFIG_ONLY, named)
+    assert (
+        str(caught.value)
+        == f"docker://{fake.host}/app:latest: the image is for linux/amd64, not linux/arm64 (--platform)"
+    )
+    assert (
+        open_image(ref, CONFIG_ONLY, options(platform=Platform("linux", "arm64"))).platform.architecture
+        == "amd64"
+    )
+
+
 def test_schema1_is_refused(fake: FakeRegistry) -> None:
     body = json.dumps({"schemaVersion": 1, "name": "app", "tag": "old", "fsLayers": []}).encode()
     fake.put_manifest("app", "old", body, SCHEMA1)

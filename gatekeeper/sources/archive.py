@@ -12,6 +12,7 @@ import os
 import posixpath
 import re
 import tarfile
+import zlib
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
@@ -23,6 +24,7 @@ from gatekeeper.sources import ImageRef, SourceOptions
 from gatekeeper.sources._oci import ParsedConfig, assemble, check_digest, load_json, parse_config, sha256
 from gatekeeper.sources.layers import (
     ZSTD_MAGIC,
+    GzipReader,
     IndexBuilder,
     LayerScan,
     PendingDigests,
@@ -172,7 +174,12 @@ def open_docker_archive(
         head = handle.read(4)
         handle.seek(0)
         if head.startswith(b"\x1f\x8b"):
-            return read_save_stream(handle, ref, request, source="docker-archive")
+            # zlib directly, not tarfile's gzip: it reads concatenated members (as gzip -d and
+            # docker load do), which tarfile's stream mode stops at.
+            try:
+                return read_save_stream(GzipReader(handle), ref, request, source="docker-archive")
+            except zlib.error as exc:
+                raise BadArchive(f"{what}: cannot decompress (gzip): {exc}") from exc
         if head == ZSTD_MAGIC:  # tarfile cannot read zstd itself (before Python 3.14)
             import zstandard
 

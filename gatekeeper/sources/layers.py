@@ -117,7 +117,7 @@ class _HashingReader:
             pass
 
 
-class _GzipReader:
+class GzipReader:
     """gzip with zlib directly: concatenated members, bounded output per read, truncation checked.
 
     Faster than gzip.GzipFile (no per-8-KiB Python loop, no separate CRC pass: zlib checks each
@@ -766,7 +766,7 @@ def scan_blob(
     frames: _ZstdFrames | None = None
     if head.startswith(GZIP_MAGIC):
         scan.compression = "gzip"
-        stream = _GzipReader(blob)
+        stream = GzipReader(blob)
     elif head.startswith(ZSTD_MAGIC):
         import zstandard
 

@@ -594,3 +594,14 @@ def test_explicit_platform_must_match_the_archive(legacy: Path, how: str) -> Non
     assert open_image(archive_ref(path), CONFIG_ONLY, default_only).platform == Platform("linux", "amd64")
     amd = SourceOptions(platform=Platform("linux", "amd64"), platform_requested=True)
     assert open_image(archive_ref(path), CONFIG_ONLY, amd).platform == Platform("linux", "amd64")
+
+
+def test_gzip_archive_of_several_members(legacy: Path, tmp_path: Path) -> None:
+    """Concatenated gzip members (bgzip, `cat a.gz b.gz`): gzip -d and docker load read them."""
+    raw = legacy.read_bytes()
+    cut = len(raw) // 3
+    packed = tmp_path / "members.tar.gz"
+    packed.write_bytes(
+        gzip.compress(raw[:cut]) + gzip.compress(raw[cut : 2 * cut]) + gzip.compress(raw[2 * cut :])
+    )
+    assert without_reference(read(packed)) == without_reference(read(legacy))

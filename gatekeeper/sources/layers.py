@@ -487,7 +487,8 @@ def scan_tar_range(
 ) -> LayerScan:
     """Parse a plain (uncompressed) layer tar lying at [start, start + size) of a file.
 
-    Headers are read and file data is seeked over, so this reads a few percent of the layer. The
+    Headers are read and file data is seeked over: on the benchmark image, mostly small files,
+    21,510 reads of 176 MB for 1,266 MB of layers (14%; read-ahead pulls small files along). The
     hashes are left empty: verify the diff_id with a RangeHasher over the same range.
     """
     scan = LayerScan(compressed_size=size)

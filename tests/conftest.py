@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -108,12 +108,25 @@ def skopeo() -> str:
     return found
 
 
-def build_image(client: Any, context: Path, tag: str, builder: Builder) -> BuiltImage:
-    """`docker build` with the classic builder or BuildKit; no network inside the build."""
+def build_image(
+    client: Any,
+    context: Path,
+    tag: str,
+    builder: Builder,
+    build_args: Mapping[str, str] | None = None,
+) -> BuiltImage:
+    """`docker build` with the classic builder or BuildKit; no network inside the build.
+
+    GATEKEEPER_TEST_NO_CACHE set: --no-cache, to measure a cold build without pruning the
+    engine's cache."""
     env = dict(os.environ, DOCKER_BUILDKIT="1" if builder == "buildkit" else "0")
-    command = [docker_cli(), "build", "--network", "none", "--quiet", "--tag", tag, str(context)]
+    command = [docker_cli(), "build", "--network", "none", "--quiet", "--tag", tag]
+    if os.environ.get("GATEKEEPER_TEST_NO_CACHE"):
+        command.append("--no-cache")
+    for name, value in (build_args or {}).items():
+        command += ["--build-arg", f"{name}={value}"]
     start = time.monotonic()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run([*command, str(context)], env=env, capture_output=True, text=True, timeout=900)
     seconds = time.monotonic() - start
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()

@@ -32,7 +32,6 @@ import random
 import re
 import shutil
 import string
-import subprocess
 import threading
 import time
 from collections.abc import Mapping
@@ -47,7 +46,7 @@ from gatekeeper import api
 from gatekeeper.inputs import InputOptions
 from gatekeeper.report import Report
 from gatekeeper.sources import SourceOptions
-from tests.conftest import BUILD_TIMES, BUILDERS, Builder, BuiltImage, docker_cli, unavailable
+from tests.conftest import BUILDERS, Builder, BuiltImage, build_image, unavailable
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "integration"
 APP = DATA / "_app"
@@ -220,27 +219,6 @@ def _assemble(spec: Spec, workspace: Path) -> Path:
     return context
 
 
-def build(
-    client: Any, context: Path, tag: str, builder: Builder, build_args: Mapping[str, str]
-) -> BuiltImage:
-    """tests/conftest.py's `build_image`, plus build arguments."""
-    env = dict(os.environ, DOCKER_BUILDKIT="1" if builder == "buildkit" else "0")
-    command = [docker_cli(), "build", "--network", "none", "--quiet", "--tag", tag]
-    if os.environ.get("GATEKEEPER_TEST_NO_CACHE"):
-        command.append("--no-cache")  # measure a cold build without pruning the engine's cache
-    for name, value in build_args.items():
-        command += ["--build-arg", f"{name}={value}"]
-    start = time.monotonic()
-    result = subprocess.run([*command, str(context)], env=env, capture_output=True, text=True, timeout=900)
-    seconds = time.monotonic() - start
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()
-        pytest.fail(f"docker build of {tag} ({builder}) failed:\n" + "\n".join(output[-30:]))
-    BUILD_TIMES.append((tag, seconds))
-    image_id = str(client.api.inspect_image(tag)["Id"])
-    return BuiltImage(tag, builder, image_id, seconds)
-
-
 class Shelf:
     """Builds each (image, builder) at most once per session, on first use; thread-safe."""
 
@@ -269,7 +247,7 @@ class Shelf:
                 spec = SPECS[name]
                 context = self._context(spec)
                 tag = f"{PREFIX}/{name}:{builder}"
-                built = build(self.client, context, tag, builder, spec.build_args)
+                built = build_image(self.client, context, tag, builder, spec.build_args)
                 self._images[key] = ItImage(spec, built, self.workspace)
             return self._images[key]
 

@@ -23,7 +23,6 @@ from gatekeeper.facts.needs import NOTHING, Request
 from gatekeeper.sources import ImageRef, SourceOptions
 from gatekeeper.sources._oci import ParsedConfig, assemble, check_digest, load_json, parse_config, sha256
 from gatekeeper.sources.layers import (
-    ZSTD_MAGIC,
     GzipReader,
     IndexBuilder,
     LayerScan,
@@ -31,6 +30,7 @@ from gatekeeper.sources.layers import (
     RangeHasher,
     Readable,
     compression_at,
+    compression_of,
     scan_blob,
     scan_tar_range,
     verify,
@@ -171,16 +171,16 @@ def open_docker_archive(
     except OSError as exc:
         raise SourceError(f"{what}: cannot open: {exc.strerror or exc}") from exc
     with handle:
-        head = handle.read(4)
+        compression = compression_of(handle.read(4))
         handle.seek(0)
-        if head.startswith(b"\x1f\x8b"):
+        if compression == "gzip":
             # zlib directly, not tarfile's gzip: it reads concatenated members (as gzip -d and
             # docker load do), which tarfile's stream mode stops at.
             try:
                 return read_save_stream(GzipReader(handle), ref, request, source="docker-archive")
             except zlib.error as exc:
                 raise BadArchive(f"{what}: cannot decompress (gzip): {exc}") from exc
-        if head == ZSTD_MAGIC:  # tarfile cannot read zstd itself (before Python 3.14)
+        if compression == "zstd":  # tarfile cannot read zstd itself (before Python 3.14)
             import zstandard
 
             try:

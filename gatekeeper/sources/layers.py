@@ -472,14 +472,18 @@ class PendingDigests:
             self._hasher.close()
 
 
-def compression_at(fd: int, offset: int) -> str:
-    """What the magic bytes at `offset` say: "gzip", "zstd" or "" (a plain tar, or anything else)."""
-    head = os.pread(fd, 4, offset)
+def compression_of(head: bytes) -> str:
+    """What a blob's first 4 bytes say: "gzip", "zstd" or "" (a plain tar, or anything else)."""
     if head.startswith(GZIP_MAGIC):
         return "gzip"
     if head.startswith(ZSTD_MAGIC):
         return "zstd"
     return ""
+
+
+def compression_at(fd: int, offset: int) -> str:
+    """compression_of the bytes at `offset` of a file."""
+    return compression_of(os.pread(fd, 4, offset))
 
 
 def scan_tar_range(
@@ -765,18 +769,16 @@ def scan_blob(
     scan = LayerScan()
     stream: Readable
     frames: _ZstdFrames | None = None
-    if head.startswith(GZIP_MAGIC):
-        scan.compression = "gzip"
+    scan.compression = compression_of(head)
+    if scan.compression == "gzip":
         stream = GzipReader(blob)
-    elif head.startswith(ZSTD_MAGIC):
+    elif scan.compression == "zstd":
         import zstandard
 
-        scan.compression = "zstd"
         frames = _ZstdFrames()
         blob.observe = frames.feed
         stream = zstandard.ZstdDecompressor().stream_reader(cast(IO[bytes], blob), read_across_frames=True)
     else:
-        scan.compression = ""
         stream = blob
     tar = _HashingReader(stream) if stream is not blob else blob
     prefetch = _Prefetch(tar.read)

@@ -134,6 +134,29 @@ def test_layer_hash_mismatch_is_an_input_error_not_a_verdict(
     assert "config says sha256:" in line
 
 
+@pytest.mark.parametrize("fmt", ["console", "github", "gitlab", "html", "json", "junit", "markdown", "sarif"])
+def test_file_names_that_are_not_utf8_reach_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """A log file named with a Latin-1 byte (tar keeps raw bytes): a finding and a largest file."""
+    image = Image(
+        layers=[*ROOT.layers, [file("/var/log/app/caf\udce9.log", "x" * 5000)]],
+        config=GOOD.config,
+    )
+    archive = tmp_path / "latin1.tar"
+    write_docker_archive(archive, image)
+    assert b"caf\xe9.log" in archive.read_bytes()
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code = run("check", f"docker-archive:{archive}", "--format", fmt, "--github", "on")
+    captured = capsys.readouterr()
+    assert code == ExitCode.GATE_FAILED, captured.err
+    assert "Traceback" not in captured.err
+    text = captured.out + summary.read_text(encoding="utf-8")
+    assert "caf\ufffd.log" in text
+    assert "\udce9" not in text
+
+
 def test_reports_written_also_when_gate_fails(root: str, tmp_path: Path) -> None:
     out = tmp_path / "reports" / "gk.json"
     txt = tmp_path / "console.txt"

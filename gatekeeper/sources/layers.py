@@ -585,21 +585,27 @@ def _octal(field_bytes: bytes, what: str) -> int:
         raise BadArchive(f"layer is not a valid tar: bad {what} field {text[:20]!r}") from None
 
 
+def _text(raw: bytes) -> str:
+    """A name from a tar header as text. Bytes that are not UTF-8 become U+FFFD: names are only
+    ever shown and matched, never used on a filesystem, and every report must be valid UTF-8."""
+    return raw.decode("utf-8", "replace")
+
+
 def _cstr(field_bytes: bytes) -> str:
-    return field_bytes.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    return _text(field_bytes.split(b"\0", 1)[0])
 
 
-def _pax_int(pax: dict[str, str], key: str, default: int) -> int:
+def _pax_int(pax: dict[str, bytes], key: str, default: int) -> int:
     if key not in pax:
         return default
     try:
         return int(pax[key])
     except ValueError:
-        raise BadArchive(f"layer is not a valid tar: bad pax {key} {pax[key][:20]!r}") from None
+        raise BadArchive(f"layer is not a valid tar: bad pax {key} {_text(pax[key][:20])!r}") from None
 
 
-def _pax(data: bytes) -> dict[str, str]:
-    records: dict[str, str] = {}
+def _pax(data: bytes) -> dict[str, bytes]:
+    records: dict[str, bytes] = {}
     pos = 0
     while pos < len(data):
         space = data.find(b" ", pos)
@@ -613,7 +619,7 @@ def _pax(data: bytes) -> dict[str, str]:
             raise BadArchive("layer is not a valid tar: bad pax header")
         record = data[space + 1 : pos + length - 1]
         key, _, value = record.partition(b"=")
-        records[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+        records[key.decode("utf-8", "replace")] = value
         pos += length
     return records
 
@@ -655,8 +661,8 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
     general code.
     """
     long_name: str | None = None
-    long_link: str | None = None
-    pax: dict[str, str] = {}
+    long_link: bytes | None = None
+    pax: dict[str, bytes] = {}
     first = True
     entries = scan.entries
     unpack = _USTAR.unpack
@@ -710,22 +716,24 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
                 raise BadArchive("layer tar is truncated inside an extended header")
             data = data[:size]
             if typeflag == b"L":
-                long_name = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+                long_name = _cstr(data)
             elif typeflag == b"K":
-                long_link = data.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+                long_link = data.split(b"\0", 1)[0]
             elif typeflag == b"x":
                 pax = _pax(data)
             continue  # global pax headers ('g') carry nothing we use
-        name = f_name.partition(b"\0")[0].decode("utf-8", "surrogateescape")
+        name = _text(f_name.partition(b"\0")[0])
         if f_prefix[0] and f_magic.startswith(b"ustar\0"):
             name = _cstr(f_prefix) + "/" + name
         if long_name is not None:
             name = long_name
-        link = long_link if long_link is not None else _cstr(f_link) if f_link[0] else ""
+        link_raw = long_link if long_link is not None else f_link.partition(b"\0")[0]
         if pax:
-            name = pax.get("path", name)
-            link = pax.get("linkpath", link)
+            if "path" in pax:
+                name = _text(pax["path"])
+            link_raw = pax.get("linkpath", link_raw)
             pax = {}
+        link = _text(link_raw) if link_raw else ""
         long_name = long_link = None
         if typeflag == b"\0" and name.endswith("/"):
             ftype = FileType.DIR  # pre-POSIX tars mark directories by a trailing slash only
@@ -752,7 +760,7 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
         elif ftype is FileType.HARDLINK:
             link = normalize_path(link)
         elif ftype is FileType.SYMLINK:
-            scan.size += len(link.encode("utf-8", "surrogateescape"))
+            scan.size += len(link_raw)  # the target's bytes, as `docker images` counts them
         if path != "/":
             entries.append((path, ftype, size, mode & 0o7777, uid, gid, link))
 

@@ -333,6 +333,17 @@ def test_ustar_prefix_field() -> None:
     assert read_raw(data).entries == [(name, FileType.FILE, 1, 0o644, 0, 0, "")]
 
 
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_names_that_are_not_utf8(fmt: int) -> None:
+    """Raw Latin-1 bytes in names and link targets: shown as U+FFFD (every report must be valid
+    UTF-8); a symlink still counts its target's bytes, as `docker images` does."""
+    data = layer_tar_format([file("/caf\udce9", "x"), symlink("/s", "t\udce9rget")], fmt)
+    assert b"caf\xe9" in data
+    result = read_raw(data)
+    assert [(row[0], row[6]) for row in result.entries] == [("/caf\ufffd", ""), ("/s", "t\ufffdrget")]
+    assert result.size == 1 + len(b"t\xe9rget")
+
+
 def test_signed_checksum_accepted() -> None:
     data = bytearray(layer_tar_format([file("/caf\u00e9", "x")], tarfile.USTAR_FORMAT))
     header = data[:512]

@@ -279,13 +279,33 @@ def _cmd_check(args: argparse.Namespace) -> int:
         write_atomic(path, text)
     github = args.github == "on" or (args.github == "auto" and os.environ.get("GITHUB_ACTIONS") == "true")
     if not stdout_is_file:
-        sys.stdout.write(main_text)
+        _to_stdout(main_text)
     if github:
         # Workflow commands work on stdout and stderr alike; keep a machine-readable stdout clean.
-        stream = sys.stdout if args.format == "console" and not stdout_is_file else sys.stderr
-        stream.write(reporters["github"].render(report, RenderOptions()))
+        annotations = reporters["github"].render(report, RenderOptions())
+        if args.format == "console" and not stdout_is_file:
+            _to_stdout(annotations)
+        else:
+            sys.stderr.write(annotations)
         _github_files(report, args, reporters)
     return _exit_code(report, args.warn_only)
+
+
+def _to_stdout(text: str) -> None:
+    """Write to stdout. A reader that went away (`gatekeeper check … | head`) loses the rest of
+    the text but must not change the exit code: the gate's verdict still decides it."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _notice(message: str) -> None:
@@ -487,7 +507,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("gatekeeper: interrupted\n")
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
+    except BrokenPipeError:  # listings piped into `head`; `check` handles its own stdout
+        _silence_stdout()
         return ExitCode.OK
     except Exception:
         traceback.print_exc()

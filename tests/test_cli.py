@@ -157,6 +157,22 @@ def test_file_names_that_are_not_utf8_reach_every_format(
     assert "\udce9" not in text
 
 
+@pytest.mark.parametrize("fmt", ["console", "json"])
+def test_a_reader_that_goes_away_does_not_change_the_verdict(root: str, tmp_path: Path, fmt: str) -> None:
+    """`gatekeeper check img | head`: stdout is closed early; the gate failed, so exit 1, not 0."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gatekeeper", "check", root, "--format", fmt, "--github", "on"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path / "work",
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before anything is written
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.GATE_FAILED, err.decode()
+    assert b"Traceback" not in err
+
+
 def test_reports_written_also_when_gate_fails(root: str, tmp_path: Path) -> None:
     out = tmp_path / "reports" / "gk.json"
     txt = tmp_path / "console.txt"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gatekeeper.facts.image import NS_PER_SECOND, Healthcheck, ImageFacts
 from gatekeeper.facts.runtime import PLACEHOLDER, RunSettings
@@ -229,8 +229,6 @@ def _kubernetes_probes(workload: Workload) -> tuple[ProbePlan, ...]:
 
 
 def _kubernetes_handler(base: ProbePlan, probe: Probe, timeout: float) -> ProbePlan:
-    from dataclasses import replace
-
     if probe.handler == "exec":
         return replace(base, argv=probe.command, shown=redact_secrets(" ".join(probe.command)))
     port = probe.port
@@ -353,8 +351,11 @@ def plan_run(
             secrets += [found.secret for _, found in command_secrets(" ".join(words))]
     secrets_t = tuple(dict.fromkeys(s for s in secrets if s))
 
+    def mask(text: str) -> str:  # what ContainerPlan.redact does, before the plan exists
+        return redact_secrets(redact(text, secrets_t))
+
     def shown(words: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return None if words is None else tuple(redact_secrets(redact(w, secrets_t)) for w in words)
+        return None if words is None else tuple(mask(w) for w in words)
 
     settings = RunSettings(
         image=reference,
@@ -381,7 +382,9 @@ def plan_run(
         entrypoint=entrypoint,
         command=command,
         env=env,
-        probes=() if job else health_plans(image, workload),
+        # A health check's text reaches the reports: mask the values known to be secret too,
+        # not only what looks like a token.
+        probes=() if job else tuple(replace(p, shown=mask(p.shown)) for p in health_plans(image, workload)),
         secrets=secrets_t,
         notes=tuple(n for n in (memory_note, cpus_note) if n),
     )

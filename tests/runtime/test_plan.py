@@ -192,6 +192,38 @@ def test_command_secrets_are_redacted_in_the_settings() -> None:
     assert plan.redact("login with Hunter2-Very-Secret-9") == "login with …(21 chars)"
 
 
+SECRET = "Zq8vN2kLp4Rt7Wx9Yb3Hc6Jd"  # no token format: only known as a secret by its key
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (
+            "compose",
+            "services:\n  a:\n    image: x\n    environment: {API_TOKEN: " + SECRET + "}\n"
+            "    healthcheck: {test: [CMD, /app/check, " + SECRET + "]}\n",
+        ),
+        (
+            "kubernetes",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: a\n"
+            "    image: x\n    env: [{name: API_TOKEN, value: " + SECRET + "}]\n"
+            "    livenessProbe: {exec: {command: [/app/check, " + SECRET + "]}}\n"
+            "    readinessProbe: {httpGet: {path: '/ready?token=" + SECRET + "', port: 8080}}\n",
+        ),
+    ],
+)
+def test_known_secrets_are_masked_in_health_check_text(kind: str, text: str) -> None:
+    """The probe's text goes into findings and evidence: a value known to be secret never does."""
+    [workload] = compose.parse(text, "c.yaml") if kind == "compose" else kubernetes.parse(text, "k.yaml")
+    plan = plan_run(None, workload, RunOptions(), "x")
+    assert SECRET in plan.secrets
+    assert plan.probes
+    for probe in plan.probes:
+        assert SECRET not in probe.shown, probe.shown
+        assert "…(24 chars)" in probe.shown
+    assert any(SECRET in " ".join(probe.argv) for probe in plan.probes)  # still runs as configured
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "expected"),
     [

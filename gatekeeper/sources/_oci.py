@@ -35,6 +35,8 @@ DOCKER_SCHEMA1 = (
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
+MAX_JSON = 32 << 20
+"""The largest JSON document (index, manifest, config) any source reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +67,22 @@ class ParsedConfig:
     created: str
 
 
-def load_json(raw: bytes, what: str) -> dict[str, Any]:
+def parse_json(raw: bytes, what: str) -> Any:
+    """`raw` parsed as JSON, or a one-line BadArchive naming `what`.
+
+    Nesting deeper than the interpreter's recursion limit (`[[[[...`) is refused like any other
+    invalid JSON, not left to surface as a RecursionError.
+    """
     try:
-        value = json.loads(raw)
+        return json.loads(raw)
+    except RecursionError as exc:
+        raise BadArchive(f"{what} is not valid JSON: nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadArchive(f"{what} is not valid JSON: {exc}") from exc
+
+
+def load_json(raw: bytes, what: str) -> dict[str, Any]:
+    value = parse_json(raw, what)
     if not isinstance(value, dict):
         raise BadArchive(f"{what} is not a JSON object")
     return value

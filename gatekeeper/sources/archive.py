@@ -15,13 +15,21 @@ import tarfile
 import zlib
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from gatekeeper.errors import BadArchive, ImageNotFound, SourceError
 from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.needs import NOTHING, Request
 from gatekeeper.sources import ImageRef, SourceOptions
-from gatekeeper.sources._oci import ParsedConfig, assemble, check_digest, load_json, parse_config, sha256
+from gatekeeper.sources._oci import (
+    MAX_JSON,
+    ParsedConfig,
+    assemble,
+    check_digest,
+    parse_config,
+    parse_json,
+    sha256,
+)
 from gatekeeper.sources.layers import (
     GzipReader,
     IndexBuilder,
@@ -36,7 +44,6 @@ from gatekeeper.sources.layers import (
     verify,
 )
 
-MAX_JSON = 32 << 20
 _CONTENT_ADDRESSED = re.compile(r"(?:^|/)(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json)?$")
 
 TAR_ERRORS = (tarfile.TarError, EOFError, OSError, ValueError)
@@ -76,12 +83,7 @@ def open_member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name:
 
 def select_entry(raw: bytes, selector: str, what: str) -> ManifestEntry:
     """Pick the image in manifest.json: the only one, or the one tagged `selector`."""
-    try:
-        import json
-
-        doc: Any = json.loads(raw)
-    except ValueError as exc:
-        raise BadArchive(f"{what}: manifest.json is not valid JSON: {exc}") from exc
+    doc = parse_json(raw, f"{what}: manifest.json")
     if not isinstance(doc, list) or not doc:
         raise BadArchive(f"{what}: manifest.json lists no images")
     entries = []
@@ -376,4 +378,4 @@ def read_save_stream(stream: Readable, ref: ImageRef, request: Request, *, sourc
     )
 
 
-__all__ = ["load_json", "open_docker_archive", "read_save_stream", "select_entry"]
+__all__ = ["open_docker_archive", "read_save_stream", "select_entry"]

@@ -48,9 +48,9 @@ from gatekeeper.facts.image import ImageFacts, Platform
 from gatekeeper.facts.needs import Request
 from gatekeeper.sources import ImageRef, SourceOptions, check_platform
 from gatekeeper.sources._oci import assemble, parse_config
+from gatekeeper.sources.layers import CHUNK
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
-CHUNK = 1 << 20
 MAX_ANCHORS = 512
 """Most parent images inspected to pin the history-to-layer mapping (classic builds)."""
 

@@ -14,6 +14,7 @@ from gatekeeper.facts.needs import NOTHING, Request
 from gatekeeper.sources import ImageRef, SourceOptions
 from gatekeeper.sources._oci import (
     INDEX_TYPES,
+    MAX_JSON,
     Descriptor,
     assemble,
     check_digest,
@@ -29,7 +30,6 @@ from gatekeeper.sources.layers import IndexBuilder, LayerScan, scan_blob, verify
 
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
-MAX_JSON = 32 << 20
 
 
 def _blob_path(digest: str, what: str) -> str:

@@ -51,6 +51,7 @@ from gatekeeper.sources._oci import (
     DOCKER_SCHEMA1,
     INDEX_TYPES,
     MANIFEST_TYPES,
+    MAX_JSON,
     OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,
@@ -81,10 +82,11 @@ CONFIG_TYPES = frozenset(
         "application/vnd.docker.container.image.v1+json",
     }
 )
-MAX_JSON = 32 << 20
 MAX_ERROR_BODY = 64 << 10
 MAX_NESTING = 4
 DEFAULT_TOKEN_TTL = 60.0
+MAX_TOKEN_TTL = 1e9
+"""An `expires_in` at or above this many seconds (about 31 years) is not believed."""
 HELPER_TIMEOUT = 30.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 CLIENT_ID = "gatekeeper"
@@ -277,7 +279,7 @@ def _error_detail(resp: requests.Response) -> str:
     try:
         body = next(resp.iter_content(MAX_ERROR_BODY), b"")
         doc = json.loads(body)
-    except (requests.RequestException, ValueError, UnicodeDecodeError):
+    except (requests.RequestException, ValueError, UnicodeDecodeError, RecursionError):
         return ""
     errors = doc.get("errors") if isinstance(doc, dict) else None
     if not isinstance(errors, list):
@@ -394,7 +396,7 @@ def load_docker_config(environ: Mapping[str, str]) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
             doc = json.load(handle)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         _log.warning("ignoring unreadable Docker config %s: %s", path, exc)
         return {}
     return doc if isinstance(doc, dict) else {}
@@ -478,7 +480,7 @@ def run_credential_helper(suffix: str, server: str, environ: Mapping[str, str]) 
 def _helper_credentials(stdout: bytes, program: str) -> Credentials | None:
     try:
         doc = json.loads(stdout)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         doc = None
     if not isinstance(doc, dict) or not isinstance(doc.get("Secret"), str):
         _log.warning("credential helper %s printed no usable credentials", program)
@@ -525,14 +527,25 @@ class TokenCache:
 def _token_answer(resp: requests.Response, what: str) -> tuple[str, float | None]:
     try:
         doc = resp.json()
-    except (requests.RequestException, ValueError) as exc:
+    except (requests.RequestException, ValueError, RecursionError) as exc:
         raise RegistryAuthError(f"{what}: token endpoint answered something not JSON") from exc
     token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
     if not isinstance(token, str) or not token:
         raise RegistryAuthError(f"{what}: token endpoint answered without a token")
-    expires = doc.get("expires_in")
-    valid = isinstance(expires, int | float) and not isinstance(expires, bool)
-    return token, float(expires) if valid else None
+    return token, _expires_in(doc.get("expires_in"))
+
+
+def _expires_in(value: Any) -> float | None:
+    """A token's `expires_in` in seconds when plausible (a number, 0 < n < 1e9), else None.
+
+    None means the default lifetime. Comparing first keeps a 400-digit integer from reaching
+    float() (OverflowError) and an infinite one from living in the cache forever.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not 0 < value < MAX_TOKEN_TTL:
+        return None
+    return float(value)
 
 
 # --- the client -----------------------------------------------------------------------------------

@@ -390,6 +390,10 @@ def break_manifest_not_json(path: Path) -> None:
     rewrite(path, {"manifest.json": b"[{"})
 
 
+def break_manifest_nested(path: Path) -> None:
+    rewrite(path, {"manifest.json": b"[" * 100_000})
+
+
 def break_manifest_empty(path: Path) -> None:
     rewrite(path, {"manifest.json": b"[]"})
 
@@ -406,6 +410,12 @@ def break_config_not_json(path: Path) -> None:
     name = manifest_of(path)[0]["Config"]
     _edit_manifest(path, Config="plain-name.json")
     rewrite(path, {name: None, "plain-name.json": b"{not json"})
+
+
+def break_config_nested(path: Path) -> None:
+    name = manifest_of(path)[0]["Config"]
+    _edit_manifest(path, Config="plain-name.json")
+    rewrite(path, {name: None, "plain-name.json": b'{"a": ' * 100_000})
 
 
 def break_truncated_in_layer(path: Path) -> None:
@@ -439,10 +449,19 @@ BROKEN = [
     pytest.param(break_layer_tampered, DigestMismatch, "config says", id="layer-diff-id"),
     pytest.param(break_layer_swapped, DigestMismatch, "config says", id="layers-out-of-order"),
     pytest.param(break_manifest_not_json, BadArchive, "not valid JSON", id="manifest-json"),
+    pytest.param(
+        break_manifest_nested,
+        BadArchive,
+        "manifest.json is not valid JSON: nested too deeply",
+        id="manifest-nested",
+    ),
     pytest.param(break_manifest_empty, BadArchive, "lists no images", id="manifest-empty"),
     pytest.param(break_manifest_no_config, BadArchive, "without Config", id="manifest-no-config"),
     pytest.param(break_manifest_layers_not_strings, BadArchive, "Layers", id="manifest-layers"),
     pytest.param(break_config_not_json, BadArchive, "not valid JSON", id="config-json"),
+    pytest.param(
+        break_config_nested, BadArchive, "config is not valid JSON: nested too deeply", id="config-nested"
+    ),
     pytest.param(break_truncated_in_layer, BadArchive, "", id="truncated-in-layer"),
     pytest.param(break_truncated_in_header, BadArchive, "", id="truncated-in-header"),
     pytest.param(break_garbage, BadArchive, "not a readable tar", id="not-a-tar"),

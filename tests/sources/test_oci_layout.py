@@ -410,6 +410,17 @@ def index_not_json(root: Path, w: Written) -> None:
     (root / "index.json").write_text('{"manifests": [')
 
 
+def index_nested(root: Path, w: Written) -> None:
+    (root / "index.json").write_bytes(b"[" * 100_000)
+
+
+def manifest_nested(root: Path, w: Written) -> None:
+    nested = b"[" * 100_000
+    index = index_doc(root)
+    index["manifests"][0].update(digest=write_blob(root, nested), size=len(nested))
+    (root / "index.json").write_text(json.dumps(index))
+
+
 def index_not_object(root: Path, w: Written) -> None:
     (root / "index.json").write_text("[]")
 
@@ -480,6 +491,12 @@ BROKEN = [
     pytest.param(drop_manifest_blob, BadArchive, "is missing", id="manifest-blob-missing"),
     pytest.param(drop_index, BadArchive, "index.json is missing", id="index-missing"),
     pytest.param(index_not_json, BadArchive, "index.json is not valid JSON", id="index-json"),
+    pytest.param(
+        index_nested, BadArchive, "index.json is not valid JSON: nested too deeply", id="index-nested"
+    ),
+    pytest.param(
+        manifest_nested, BadArchive, "manifest is not valid JSON: nested too deeply", id="manifest-nested"
+    ),
     pytest.param(index_not_object, BadArchive, "not a JSON object", id="index-array"),
     pytest.param(index_without_manifests, BadArchive, "without a manifests list", id="no-list"),
     pytest.param(index_descriptor_without_digest, BadArchive, "without a digest", id="no-digest"),

@@ -37,10 +37,12 @@ from gatekeeper.sources.oci_layout import open_oci
 from gatekeeper.sources.registry import (
     Challenge,
     Credentials,
+    RegistryClient,
     RegistryRef,
     RetryPolicy,
     TokenCache,
     find_credentials,
+    new_session,
     open_registry,
     parse_registry_reference,
     parse_www_authenticate,
@@ -122,6 +124,10 @@ class Behaviour:
     token_key: str = "token"
     content_type: str = ""
     delay: float = 0.0
+    error_body: bytes = b""
+    """Served in place of the JSON error body of a 403."""
+    token_body: bytes = b""
+    """Served in place of the token endpoint's JSON answer."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +216,8 @@ class FakeRegistry:
         if not self._authorized(headers.get("authorization", "")):
             return self._challenge(h, repo)
         if b.forbidden:
-            return _send(h, 403, _errors("DENIED", "requested access to the resource is denied"))
+            body = b.error_body or _errors("DENIED", "requested access to the resource is denied")
+            return _send(h, 403, body)
         if kind == "manifests":
             return self._manifest(h, repo, ref)
         return self._blob(h, repo, ref, redirect=bool(b.redirect))
@@ -293,6 +300,8 @@ class FakeRegistry:
         return self._issue(h, b.token_key)
 
     def _issue(self, h: BaseHTTPRequestHandler, key: str) -> None:
+        if self.behaviour.token_body:
+            return _send(h, 200, self.behaviour.token_body)
         with self._lock:
             token = f"tok-{len(self.tokens)}"
             self.tokens.add(token)
@@ -665,6 +674,23 @@ def test_unreadable_docker_config_warns(tmp_path: Path, caplog: pytest.LogCaptur
     with caplog.at_level(logging.WARNING, logger="gatekeeper"):
         assert find_credentials("h.io", {"DOCKER_CONFIG": str(tmp_path)}) is None
     assert "unreadable Docker config" in caplog.text
+
+
+def test_deeply_nested_docker_config_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "config.json").write_text("[" * 100_000)
+    with caplog.at_level(logging.WARNING, logger="gatekeeper"):
+        assert find_credentials("h.io", {"DOCKER_CONFIG": str(tmp_path)}) is None
+    assert "ignoring unreadable Docker config" in caplog.text
+
+
+def test_deeply_nested_helper_answer_falls_back_to_auths(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bin_dir = write_helper(tmp_path, "deep", "print('[' * 100_000)\n")
+    environ = docker_config(tmp_path, login("h.io") | {"credsStore": "deep"}) | {"PATH": bin_dir}
+    with caplog.at_level(logging.WARNING, logger="gatekeeper"):
+        assert find_credentials("h.io", environ) == Credentials(USER, PASSWORD)
+    assert "credential helper docker-credential-deep printed no usable credentials" in caplog.text
 
 
 def test_cred_helper_wins_over_store_and_auths(tmp_path: Path) -> None:
@@ -1065,6 +1091,71 @@ def test_403(fake: FakeRegistry) -> None:
     fake.behaviour.forbidden = True
     with pytest.raises(RegistryAuthError, match=r"denied by .* \(HTTP 403\) \(DENIED: requested"):
         read(fake)
+
+
+def test_deeply_nested_error_body_is_left_out(fake: FakeRegistry) -> None:
+    fake.push("app", oci_blobs(IMAGE))
+    fake.behaviour.forbidden = True
+    fake.behaviour.error_body = b"[" * 100_000
+    with pytest.raises(RegistryAuthError) as caught:
+        read(fake)
+    assert str(caught.value) == (
+        f"docker://{fake.host}/app:latest: access to app denied by {fake.host} (HTTP 403)"
+        f" (docker login {fake.host}?)"
+    )
+
+
+def test_deeply_nested_token_answer(fake: FakeRegistry) -> None:
+    fake.push("app", oci_blobs(IMAGE))
+    fake.behaviour.auth = "bearer"
+    fake.behaviour.token_body = b"[" * 100_000
+    with pytest.raises(RegistryAuthError) as caught:
+        read(fake)
+    assert str(caught.value) == (
+        f"docker://{fake.host}/app:latest: token endpoint answered something not JSON"
+    )
+
+
+def test_deeply_nested_manifest(fake: FakeRegistry) -> None:
+    fake.put_manifest("app", "latest", b"[" * 100_000, OCI_MANIFEST)
+    with pytest.raises(BadArchive) as caught:
+        read(fake)
+    assert str(caught.value) == (
+        f"docker://{fake.host}/app:latest: manifest is not valid JSON: nested too deeply"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "lifetime"),
+    [
+        ("300", 300.0),
+        pytest.param("9" * 400, 60.0, id="400-digits"),  # float() of it overflowed
+        ("1e400", 60.0),  # infinity: the token was cached forever
+        ("1e9", 60.0),
+        ("NaN", 60.0),
+        ("0", 60.0),
+        ("-5", 60.0),
+        ('"300"', 60.0),
+        ("true", 60.0),
+        ("null", 60.0),
+    ],
+)
+def test_token_lifetime_from_expires_in(fake: FakeRegistry, expires_in: str, lifetime: float) -> None:
+    fake.push("app", oci_blobs(IMAGE))
+    fake.behaviour.auth = "bearer"
+    fake.behaviour.token_body = f'{{"token": "{STATIC_TOKEN}", "expires_in": {expires_in}}}'.encode()
+    now = [0.0]
+    target = parse_registry_reference(f"{fake.host}/app:latest")
+    with new_session({}) as session:
+        client = RegistryClient(target, options(), session, what="app", retry=NO_WAIT, clock=lambda: now[0])
+        client.manifest("latest")
+        assert len(fake.paths("/token")) == 1
+        now[0] = lifetime - 0.5
+        client.manifest("latest")
+        assert len(fake.paths("/token")) == 1  # the cached token
+        now[0] = lifetime
+        client.manifest("latest")
+        assert len(fake.paths("/token")) == 2  # expired: fetched again before the request
 
 
 def test_blob_redirect_same_host_keeps_auth(fake: FakeRegistry) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gatekeeper.findings import Finding
 from gatekeeper.report import Report, RuleResult, Status
-from gatekeeper.reporters import RenderOptions, Reporter
+from gatekeeper.reporters import RenderOptions, Reporter, one_line
 from gatekeeper.units import format_size
 
 _MARK = {
@@ -33,10 +33,6 @@ class _Paint:
         return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def render(report: Report, options: RenderOptions) -> str:
     paint = _Paint(options.color)
     out: list[str] = []
@@ -44,16 +40,18 @@ def render(report: Report, options: RenderOptions) -> str:
     size = f", {format_size(s.size)}" if s.size is not None else ""
     digest = s.digest.split(":")[-1][:12] if s.digest else "?"
     if s.reference:
-        out.append(f"gatekeeper {report.version}: {s.reference}")
+        out.append(f"gatekeeper {report.version}: {one_line(s.reference)}")
         layers = f"{s.layers} layer{'s' if s.layers != 1 else ''}"
-        out.append(f"  {s.source}, {digest}, {s.platform}, {layers}{size}")
+        out.append(f"  {one_line(s.source)}, {one_line(digest)}, {one_line(s.platform)}, {layers}{size}")
     else:
         out.append(f"gatekeeper {report.version}: no image, judging the repository files only")
-    origins = ", ".join(origin for origin, _ in report.policy.sources) or report.policy.name
-    profile = f", profile {report.profile}" if report.profile else ""
-    out.append(f"  policy {origins}{profile}, fails on {report.policy.fail_on.label} and above")
+    origins = ", ".join(one_line(origin) for origin, _ in report.policy.sources) or one_line(
+        report.policy.name
+    )
+    profile = f", profile {one_line(report.profile)}" if report.profile else ""
+    out.append(f"  policy {one_line(origins)}{profile}, fails on {report.policy.fail_on.label} and above")
     if report.inputs:
-        used = ", ".join(f"{path} ({how})" for _, path, how in report.inputs)
+        used = ", ".join(f"{one_line(path)} ({how})" for _, path, how in report.inputs)
         out.append(f"  inputs {used}")
     out.append("")
     out.append(_headline(report, paint))
@@ -63,14 +61,13 @@ def render(report: Report, options: RenderOptions) -> str:
         out.append(paint(item.name, "1") + f"  {status}")
         for result in report.results:
             if result.rule.name in item.rules:
-                out.extend(_rule_lines(result, report, paint))
+                out.extend(_rule_lines(result, paint))
     if report.unused_waivers:
         out.append("")
         out.append(paint("Unused waivers", "1") + "  (they matched nothing; delete them or fix their scope)")
         for w in report.unused_waivers:
-            out.append(
-                f"  ~ {w.rule} from {w.origin or 'policy'}: {_one_line(w.reason)} (expires {w.expires})"
-            )
+            by = one_line(w.origin or "policy")
+            out.append(f"  ~ {w.rule} from {by}: {one_line(w.reason)} (expires {w.expires})")
     out.append("")
     counts = ", ".join(
         f"{report.count(st)} {st.value}"
@@ -95,34 +92,37 @@ def _headline(report: Report, paint: _Paint) -> str:
     return paint(f"✓ READY for production{extra}", "1;32")
 
 
-def _rule_lines(result: RuleResult, report: Report, paint: _Paint) -> list[str]:
+def _rule_lines(result: RuleResult, paint: _Paint) -> list[str]:
     mark = paint(_MARK[result.status], _COLOR[result.status])
     head = f"  {mark} {result.rule.name} ({result.rule.id})"
     if result.status is Status.PASSED:
-        evidence = "; ".join(_one_line(e) for e in result.evidence)
+        evidence = "; ".join(one_line(e) for e in result.evidence)
         return [head + (f": {evidence}" if evidence else "")]
     if result.status in (Status.SKIPPED, Status.ERROR):
-        return [head + f": {_one_line(result.reason)}"]
+        return [head + f": {one_line(result.reason)}"]
     lines = [head]
     for finding in result.findings:
-        lines.extend(_finding_lines(finding, finding.blocking, paint))
+        lines.extend(_finding_lines(finding, paint))
     lines.append(f"      fix: {result.rule.fix}")
     lines.append(f"      docs: {result.rule.docs_url}")
     return lines
 
 
-def _finding_lines(finding: Finding, blocking: bool, paint: _Paint) -> list[str]:
-    sev = finding.severity.label.upper()
-    sev = paint(sev, "1;31" if blocking else "33")
-    lines = [f"    {sev} {_one_line(finding.message)}  [{finding.location}]"]
-    if finding.waiver is not None:
-        w = finding.waiver
-        who = f", owner {w.owner}" if w.owner else ""
-        label = finding.severity.label.upper()
-        lines[0] = f"    {paint('WAIVED', '33')} {label} {_one_line(finding.message)}  [{finding.location}]"
-        lines.append(f"      waived until {w.expires} by {w.origin or 'policy'}: {_one_line(w.reason)}{who}")
+def _finding_lines(finding: Finding, paint: _Paint) -> list[str]:
+    text = f"{one_line(finding.message)}  [{one_line(finding.location)}]"
+    label = finding.severity.label.upper()
+    w = finding.waiver
+    if w is None:
+        lines = [f"    {paint(label, '1;31' if finding.blocking else '33')} {text}"]
+    else:
+        who = f", owner {one_line(w.owner)}" if w.owner else ""
+        by = one_line(w.origin or "policy")
+        lines = [
+            f"    {paint('WAIVED', '33')} {label} {text}",
+            f"      waived until {w.expires} by {by}: {one_line(w.reason)}{who}",
+        ]
     if finding.evidence:
-        lines.append(f"      evidence: {_one_line(finding.evidence)}")
+        lines.append(f"      evidence: {one_line(finding.evidence)}")
     return lines
 
 

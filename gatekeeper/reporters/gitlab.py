@@ -28,7 +28,7 @@ from typing import Any
 
 from gatekeeper.findings import IMAGE, Finding, Severity
 from gatekeeper.report import Report
-from gatekeeper.reporters import RenderOptions, Reporter
+from gatekeeper.reporters import RenderOptions, Reporter, one_line
 from gatekeeper.reporters.sarif import anchor, anchor_path, repo_path, unique_fingerprints
 
 SEVERITY = {
@@ -55,15 +55,11 @@ CATEGORIES = {
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _entry(finding: Finding, fingerprint: str, fallback: str, report: Report) -> dict[str, Any]:
     rule = finding.rule
     where = anchor(finding, fallback)
-    title = _one_line(rule.title) or rule.name or rule.id
-    message = _one_line(finding.message)
+    title = one_line(rule.title) or rule.name or rule.id
+    message = one_line(finding.message)
     body = [finding.message.strip() or title]
     if rule.fix:
         body.append(f"**Fix:** {rule.fix}")

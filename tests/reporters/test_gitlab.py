@@ -227,7 +227,7 @@ def test_escaping_of_awkward_text(validator: jsonschema.protocols.Validator) -> 
     item = finding(info, awkward, Location("dir with space/Dockerfile", 0), "3" * 32, evidence=awkward)
     entry = check_codequality(report_of(failed(info, item)), validator)[0]
     assert entry["description"] == (
-        "Title with newline: quotes \" ' back\\slash new line </script> ünïcode 🐳 \x00 \ufffd"
+        "Title with newline: quotes \" ' back\\slash new line </script> ünïcode 🐳 \ufffd \ufffd"
     )
     assert entry["location"] == {"path": "dir with space/Dockerfile", "lines": {"begin": 1}}
     assert "\ufffd" in entry["content"]["body"]

@@ -38,6 +38,9 @@ from gatekeeper.facts.needs import NOTHING, ContentWanted
 
 CHUNK = 1 << 20
 BLOCK = 512
+MAX_EXTENDED = 1 << 20
+"""The largest pax or GNU long name/link header read (Go's archive/tar allows the same): these
+are read whole into memory, and a few MB of gzip can declare gigabytes of one."""
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 WHITEOUT = ".wh."
@@ -711,6 +714,8 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
             raise BadArchive("layer is not a valid tar: negative size")
         padded = (size + 511) & ~511
         if typeflag in _EXTENDED:
+            if size > MAX_EXTENDED:
+                raise BadArchive(f"layer is not a valid tar: extended header of {size} bytes (at most 1 MiB)")
             data = buf.take(padded)
             if len(data) < padded:
                 raise BadArchive("layer tar is truncated inside an extended header")

@@ -24,6 +24,7 @@ from gatekeeper.facts.image import FileEntry, FileIndex, FileType, Removal, Shad
 from gatekeeper.facts.needs import NOTHING, ContentWanted
 from gatekeeper.sources.layers import (
     CHUNK,
+    MAX_EXTENDED,
     LayerScan,
     PendingDigests,
     RangeHasher,
@@ -764,6 +765,30 @@ def _pax_tar(headers: dict[str, str]) -> bytes:
 def test_bad_layers_raise_bad_archive(data: bytes, fragment: str) -> None:
     message = bad(data)
     assert fragment in message
+
+
+def _extended(typeflag: bytes, size: int) -> bytes:
+    """BIG with its first header turned into an extended header (pax or GNU) of `size` bytes."""
+    return _patch_header(_patch_header(BIG, 124, b"%011o\0" % size), 156, typeflag)
+
+
+@pytest.mark.parametrize("typeflag", [b"x", b"g", b"L", b"K"])
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+@pytest.mark.parametrize("size", [MAX_EXTENDED + 1, 1 << 32])
+def test_extended_header_larger_than_1_mib_is_refused_before_reading(
+    typeflag: bytes, compression: Compression, size: int
+) -> None:
+    message = bad(compress(_extended(typeflag, size), compression))
+    assert message == f"layer X: layer is not a valid tar: extended header of {size} bytes (at most 1 MiB)"
+
+
+def test_extended_header_of_almost_1_mib_is_read() -> None:
+    comment = "c" * (MAX_EXTENDED - 100)
+    ti = info("f", size=1)
+    ti.pax_headers = {"comment": comment}
+    stored = raw_tar([(ti, b"x")])
+    assert len(stored) > MAX_EXTENDED  # the pax record itself is just under the limit
+    assert read_raw(stored).entries == [("/f", FileType.FILE, 1, 0o644, 0, 0, "")]
 
 
 def test_wanted_file_truncated() -> None:

@@ -9,6 +9,7 @@ import dataclasses
 import json
 from typing import Any
 
+from gatekeeper import yamlpos
 from gatekeeper.policy.loader import builtin_dir
 from gatekeeper.rule import Checklist, Rule, option_schema
 from gatekeeper.rules import all_rules
@@ -31,9 +32,7 @@ def _options(rule: Rule[Any]) -> list[str]:
 
 def _defaults() -> dict[str, str]:
     """rule name -> severity in builtin:default ("off" when not listed)."""
-    import yaml
-
-    doc = yaml.safe_load((builtin_dir() / "default.yaml").read_text())
+    doc = yamlpos.load((builtin_dir() / "default.yaml").read_text("utf-8")).data
     out = {}
     for key, value in (doc.get("rules") or {}).items():
         out[key] = (

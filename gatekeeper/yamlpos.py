@@ -44,13 +44,24 @@ def locate(node: yaml.Node | None, path: Sequence[Any], at_key: bool = False) ->
 
 
 _NUMBERS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class TooDeep(yaml.MarkedYAMLError):
+    """The YAML nests deeper than the reader can follow (it would exhaust Python's stack)."""
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader without YAML 1.1 sexagesimal numbers.
+    """PyYAML's safe loader, reading YAML the way Compose (compose-go) and Kubernetes do.
 
-    Compose (compose-go) and Kubernetes read `user: 33:33` or `- 22:22` as strings; PyYAML alone
-    would turn them into 2013 and 1342.
+    - no YAML 1.1 sexagesimal numbers: `user: 33:33` or `- 22:22` are strings, not 2013 and 1342;
+    - mapping keys are the key's text as written: `on:`, `yes:`, `1:` and `null:` are the keys
+      "on", "yes", "1" and "null" (YAML 1.1 would make them True, 1 and None); a list or a mapping
+      as a key is an error;
+    - a key written twice in one mapping is an error; keys brought in by a `<<` merge may be
+      overridden by the mapping's own keys;
+    - timestamps stay text (`expires: 2027-03-31` is the string, as the policy schema wants).
     """
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
@@ -59,12 +70,106 @@ class _Loader(yaml.SafeLoader):
             return "tag:yaml.org,2002:str"
         return tag
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, but found {node.id}", node.start_mark
+            )
+        merged, own = self._pairs(node)
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in merged:
+            mapping[_key(key_node)] = self.construct_object(value_node, deep=deep)
+        seen: set[str] = set()
+        for key_node, value_node in own:
+            key = _key(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def _pairs(
+        self, node: yaml.MappingNode
+    ) -> tuple[list[tuple[yaml.Node, yaml.Node]], list[tuple[yaml.Node, yaml.Node]]]:
+        """(pairs from `<<` merges, lowest priority first; the mapping's own pairs).
+
+        Like PyYAML's flatten_mapping, but without rewriting the node tree (its lines are still
+        looked up by path afterwards).
+        """
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                own.append((key_node, value_node))
+                continue
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in reversed(sources):  # in a list of merges, the first one wins
+                if not isinstance(source, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"expected a mapping or a list of mappings for merging, but found {source.id}",
+                        source.start_mark,
+                    )
+                inner_merged, inner_own = self._pairs(source)
+                merged += inner_merged + inner_own
+        return merged, own
+
+
+def _key(node: yaml.Node) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, "a mapping key must be a plain value, not a list or a mapping", node.start_mark
+        )
+    return str(node.value)
+
+
+def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_constructor(_TIMESTAMP, _timestamp_as_text)
+
+
+def _too_deep(loader: _Loader) -> TooDeep:
+    return TooDeep(problem="the YAML is nested too deeply", problem_mark=loader.get_mark())
+
 
 def load_all(text: str) -> list[Located]:
     """Every document of a (multi-document) YAML text, with positions. Raises yaml.YAMLError."""
-    nodes = list(yaml.compose_all(text, Loader=_Loader))
-    datas = list(yaml.load_all(text, Loader=_Loader))
-    return [Located(d, n) for d, n in zip(datas, nodes, strict=False)]
+    loader = _Loader(text)
+    try:
+        documents = []
+        while loader.check_node():
+            node = loader.get_node()
+            documents.append(Located(loader.construct_document(node), node))
+        return documents
+    except RecursionError:
+        raise _too_deep(loader) from None
+    finally:
+        loader.dispose()
+
+
+def load(text: str) -> Located:
+    """The one document of a YAML text (an empty text is Located(None, None)). Raises yaml.YAMLError."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        return Located(data, node)
+    except RecursionError:
+        raise _too_deep(loader) from None
+    finally:
+        loader.dispose()
 
 
 def yaml_error(origin: str, exc: yaml.YAMLError) -> str:

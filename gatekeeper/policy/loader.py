@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from gatekeeper import yamlpos
 from gatekeeper.errors import PolicyError
 from gatekeeper.findings import Severity
 from gatekeeper.policy.merge import merge
@@ -29,7 +30,6 @@ from gatekeeper.policy.model import Policy, PolicySource, RuleSetting, Waiver
 from gatekeeper.policy.remote import Fetcher, default_cache_dir, is_remote, resolve_relative
 from gatekeeper.rule import OptionError, Rule
 from gatekeeper.units import parse_duration, parse_size
-from gatekeeper.yamlpos import locate
 
 BUILTIN = "builtin:"
 DEFAULT_FAIL_ON = Severity.MEDIUM
@@ -54,40 +54,6 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in builtin_dir().glob("*.yaml"))
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys and keeps dates as text (the schema checks them)."""
-
-
-_UniqueKeyLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _dates_to_text(value: Any) -> Any:
-    """YAML reads `2027-03-31` as a date; the schema and the model want the text."""
-    if isinstance(value, dict):
-        return {k: _dates_to_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_dates_to_text(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 @dataclass(frozen=True)
 class _Doc:
     origin: str
@@ -98,11 +64,11 @@ class _Doc:
     resolved: str
 
     def where(self, path: Sequence[Any], at_key: bool = False) -> str:
-        found = locate(self.node, path, at_key)
+        found = yamlpos.locate(self.node, path, at_key)
         return f"{self.origin}:{found[0]}" if found else self.origin
 
     def error(self, path: Sequence[Any], message: str, at_key: bool = False) -> PolicyError:
-        found = locate(self.node, path, at_key)
+        found = yamlpos.locate(self.node, path, at_key)
         prefix = f"{self.origin}:{found[0]}:{found[1]}" if found else self.origin
         key = ".".join(str(p) for p in path)
         return PolicyError(f"{prefix}: {key + ': ' if key else ''}{message}")
@@ -111,19 +77,15 @@ class _Doc:
 def _parse(origin: str, path: Path | None, raw: bytes, resolved: str) -> _Doc:
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()
     try:
-        text = raw.decode("utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        located = yamlpos.load(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise PolicyError(f"{origin}: not UTF-8 text") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PolicyError(f"{origin}{where}: invalid YAML: {problem}") from None
+        raise PolicyError(yamlpos.yaml_error(origin, exc)) from None
+    data, node = located.data, located.node
     if data is None:
         raise PolicyError(f"{origin}: the policy file is empty (it needs at least `version: 1`)")
-    doc = _Doc(origin, path, _dates_to_text(data) if isinstance(data, dict) else {}, node, digest, resolved)
+    doc = _Doc(origin, path, data if isinstance(data, dict) else {}, node, digest, resolved)
     if not isinstance(data, dict):
         raise doc.error([], "a policy file must be a mapping (key: value)")
     return doc

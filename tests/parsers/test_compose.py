@@ -448,3 +448,57 @@ def test_error_fixtures_are_rejected_by_the_schema_too() -> None:
         [doc] = load_all(text)
         data: Any = doc.data
         assert list(_validator().iter_errors(data)) != []
+
+
+def test_service_names_that_yaml_1_1_reads_as_booleans_stay_names() -> None:
+    text = valid("services:\n  on:\n    image: a\n  yes:\n    image: b\n  no:\n    image: c\n")
+    assert [(w.name, w.image, w.origin.line) for w in parse(text, "compose.yaml")] == [
+        ("compose service on", "a", 2),
+        ("compose service yes", "b", 4),
+        ("compose service no", "c", 6),
+    ]
+
+
+def test_anchors_and_merge_keys() -> None:
+    text = valid(
+        "x-common: &common\n"
+        "  image: app:1\n"
+        "  user: '1000'\n"
+        "services:\n"
+        "  api:\n"
+        "    <<: *common\n"
+        "    user: '2000'\n"
+        "  worker:\n"
+        "    <<: *common\n"
+    )
+    api, worker = parse(text, "compose.yaml")
+    assert (api.image, api.user, api.user_location) == ("app:1", "2000", at(7, "services.api.user"))
+    assert (worker.image, worker.user) == ("app:1", "1000")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "services:\n  app:\n    image: a\n  app:\n    image: b\n",
+            "compose.yaml:4:3: invalid YAML: duplicate key 'app'",
+            id="duplicate-service",
+        ),
+        pytest.param(
+            "services:\n  ? [app]\n  : {image: a}\n",
+            "compose.yaml:2:5: invalid YAML: a mapping key must be a plain value, not a list or a mapping",
+            id="list-key",
+        ),
+        pytest.param(
+            "services: " + "[" * 3000 + "\n",
+            "compose.yaml:1:",
+            id="nested-too-deeply",
+        ),
+    ],
+)
+def test_yaml_errors(text: str, message: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse(text, "compose.yaml")
+    assert str(info.value).startswith(message)
+    if "[[[" in text:
+        assert str(info.value).endswith(": invalid YAML: the YAML is nested too deeply")

@@ -575,3 +575,10 @@ def test_errors(text: str, message: str) -> None:
 def test_sexagesimal_looking_values_stay_strings() -> None:
     [workload] = parse(pod("      env:\n        - name: T\n          value: 12:30\n"), FILE)
     assert workload.env == (("T", "12:30"),)
+
+
+def test_nested_too_deeply_is_an_input_error() -> None:
+    with pytest.raises(InputError) as info:
+        parse(pod() + "x: " + "[" * 3000 + "\n", FILE)
+    assert str(info.value).startswith(f"{FILE}:")
+    assert str(info.value).endswith(": invalid YAML: the YAML is nested too deeply")

@@ -1,0 +1,133 @@
+"""The one YAML reader (policies, compose files, Kubernetes manifests): keys, merges, dates, depth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from gatekeeper import yamlpos
+from gatekeeper.yamlpos import load, load_all, yaml_error
+
+DEEP = "x: " + "[" * 3000 + "\n"
+
+
+def problem(text: str) -> str:
+    with pytest.raises(yaml.YAMLError) as info:
+        load(text)
+    return yaml_error("f.yaml", info.value)
+
+
+def test_keys_are_the_text_as_written() -> None:
+    text = "on: 1\nyes: 2\nno: 3\n1: 4\nnull: 5\n~: 6\n1.50: 7\n'true': 8\n"
+    assert load(text).data == {
+        "on": 1,
+        "yes": 2,
+        "no": 3,
+        "1": 4,
+        "null": 5,
+        "~": 6,
+        "1.50": 7,
+        "true": 8,
+    }
+
+
+def test_values_keep_their_types() -> None:
+    assert load("a: on\nb: 1\nc: null\n").data == {"a": True, "b": 1, "c": None}
+
+
+@pytest.mark.parametrize("key", ["? [a]\n: 1\n", "? {a: 1}\n: 1\n", "[a]: 1\n"])
+def test_a_list_or_mapping_as_key_is_an_error(key: str) -> None:
+    assert problem("b: 2\n" + key).startswith("f.yaml:2:")
+    assert problem("b: 2\n" + key).endswith(
+        ": invalid YAML: a mapping key must be a plain value, not a list or a mapping"
+    )
+
+
+def test_duplicate_key_is_an_error() -> None:
+    assert problem("a: 1\nb: {c: 1, c: 2}\n") == "f.yaml:2:11: invalid YAML: duplicate key 'c'"
+    assert problem("on: 1\n'on': 2\n") == "f.yaml:2:1: invalid YAML: duplicate key 'on'"
+
+
+MERGED = """\
+x-base: &base
+  image: a
+  user: "1000"
+x-more: &more
+  image: m
+  cpus: 2
+services:
+  app:
+    <<: *base
+    user: "2000"
+  worker:
+    <<: [*base, *more]
+  other:
+    image: o
+    <<: *more
+"""
+
+
+def test_merged_keys_may_be_overridden_by_the_mapping_own_keys() -> None:
+    [doc] = load_all(MERGED)
+    assert doc.data["services"] == {
+        "app": {"image": "a", "user": "2000"},
+        "worker": {"image": "a", "user": "1000", "cpus": 2},  # the first merge wins
+        "other": {"image": "o", "cpus": 2},
+    }
+    assert doc.line(["services", "app", "user"]) == 10  # the override, not the anchor
+    assert doc.line(["services", "other", "image"]) == 14
+
+
+def test_merge_of_a_scalar_is_an_error() -> None:
+    assert problem("a: {<<: 1}\n") == (
+        "f.yaml:1:9: invalid YAML: expected a mapping or a list of mappings for merging, but found scalar"
+    )
+
+
+def test_timestamps_stay_text() -> None:
+    data: Any = load("a: 2027-03-31\nb: 2027-03-31 10:00:00\nc: !!timestamp 2027-03-31\n2027-01-01: x\n").data
+    assert data == {"a": "2027-03-31", "b": "2027-03-31 10:00:00", "c": "2027-03-31", "2027-01-01": "x"}
+
+
+def test_sexagesimal_numbers_stay_strings() -> None:
+    data = load("user: 33:33\nports: [22:22, 1:30.5]\n").data
+    assert data == {"user": "33:33", "ports": ["22:22", "1:30.5"]}
+
+
+@pytest.mark.parametrize("read", [load, load_all])
+def test_deep_nesting_is_a_yaml_error(read: Any) -> None:
+    with pytest.raises(yaml.YAMLError) as info:
+        read(DEEP)
+    message = yaml_error("f.yaml", info.value)
+    assert message.startswith("f.yaml:1:")
+    assert message.endswith(": invalid YAML: the YAML is nested too deeply")
+
+
+def test_a_merge_of_itself_is_a_yaml_error() -> None:
+    assert problem("a: &x {<<: *x}\n").endswith("invalid YAML: the YAML is nested too deeply")
+
+
+def test_each_document_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = []
+    real = yamlpos._Loader.__init__
+
+    def counting(self: yamlpos._Loader, stream: str) -> None:
+        made.append(stream)
+        real(self, stream)
+
+    monkeypatch.setattr(yamlpos._Loader, "__init__", counting)
+    monkeypatch.setattr(yaml, "compose_all", None)  # the reader builds on one loader, nothing else
+    monkeypatch.setattr(yaml, "load_all", None)
+    docs = load_all("a: 1\n---\nb: [2]\n")
+    assert [d.data for d in docs] == [{"a": 1}, {"b": [2]}]
+    assert [d.line(["b", 0]) for d in docs] == [1, 3]
+    located = load("c: 3\n")
+    assert (located.data, located.line(["c"])) == ({"c": 3}, 1)
+    assert len(made) == 2
+
+
+def test_load_is_one_document() -> None:
+    assert load("") == yamlpos.Located(None, None)
+    assert problem("a: 1\n---\nb: 2\n").startswith("f.yaml:2:1: invalid YAML: but found another document")

@@ -1,0 +1,75 @@
+"""Bad input through the command line: the documented exit code and one line on stderr, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatekeeper import cli
+from gatekeeper.errors import ExitCode
+
+DEEP = "[" * 3000 + "\n"
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI discovers Dockerfile/compose/k8s in the working directory: use an empty one."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+
+def run(*argv: str) -> int:
+    return cli.main(list(argv))
+
+
+def one_error(capsys: pytest.CaptureFixture[str]) -> str:
+    """The single error line on stderr."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("gatekeeper: error: ")
+    return lines[0].removeprefix("gatekeeper: error: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "version: 1\nrules: {image-size: {on: true}}\n",
+            ":2:22: rules.image-size.on: unknown key 'on'",
+            id="on-key",
+        ),
+        pytest.param("version: 1\nrules: {1: true}\n", ":2:9: rules.1: unknown rule '1'", id="number-key"),
+        pytest.param(
+            "version: 1\n? [a]\n: 1\n",
+            ":2:3: invalid YAML: a mapping key must be a plain value, not a list or a mapping",
+            id="list-key",
+        ),
+        pytest.param("version: 1\nx: " + DEEP, ":2:", id="nested-too-deeply"),
+    ],
+)
+def test_policy_yaml_keys_and_depth_exit_2(
+    tmp_path: Path, text: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(text)
+    assert run("policy", "validate", str(policy)) == ExitCode.USAGE
+    error = one_error(capsys)
+    assert error.startswith(f"{policy}{message}")
+    if "[[[" in text:
+        assert error.endswith(": invalid YAML: the YAML is nested too deeply")
+
+
+@pytest.mark.parametrize("name", ["compose.yaml", "deploy.yaml"])
+def test_deeply_nested_compose_or_manifest_exit_3(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    path.write_text("services:\n  app: " + DEEP)
+    assert run("lint", str(path)) == ExitCode.INPUT
+    error = one_error(capsys)
+    assert error.startswith(f"{path}:2:")
+    assert error.endswith(": invalid YAML: the YAML is nested too deeply")

@@ -888,14 +888,24 @@ class IndexBuilder:
             path = parent
 
     def _remove(self, path: str, layer: int, how: Removal) -> None:
-        for child in list(self.children.pop(path, ())):
-            self._remove(child, layer, how)
-        old = self.files.pop(path, None)
-        if old is not None and old.type is not FileType.DIR:
-            self.shadowed.append(ShadowedEntry(old, layer, how))
+        """Remove `path` and everything under it, recording each file as shadowed by `layer`.
+
+        Iterative (a path can be thousands of levels deep); files are recorded depth first,
+        siblings in sorted order, so the order never depends on set iteration.
+        """
         parent = self.children.get(posixpath.dirname(path))
         if parent is not None:
             parent.discard(path)
+        files, children, shadowed = self.files, self.children, self.shadowed
+        stack = [path]
+        while stack:
+            current = stack.pop()
+            old = files.pop(current, None)
+            if old is not None and old.type is not FileType.DIR:
+                shadowed.append(ShadowedEntry(old, layer, how))
+            below = children.pop(current, None)
+            if below:
+                stack.extend(sorted(below, reverse=True))
 
     def build(self) -> FileIndex:
         return FileIndex(

@@ -585,6 +585,37 @@ def test_whiteout_of_implicit_directory() -> None:
     assert [s.entry.path for s in index.shadowed] == ["/x/y/z"]
 
 
+def test_whiteout_of_a_very_deep_tree() -> None:
+    deep = "/d" * 1200
+    index = stack([file(deep + "/f", "1"), file("/keep", "k")], [whiteout("/d")])
+    assert sorted(index.files) == ["/keep"]
+    assert index.shadowed == (ShadowedEntry(entry(deep + "/f", FileType.FILE, 1, 0), 1, Removal.DELETED),)
+
+
+def test_removed_subtree_is_shadowed_depth_first_in_sorted_order() -> None:
+    index = stack(
+        [
+            file("/t/z", "1"),
+            file("/t/a-b", "2"),
+            file("/t/a/y", "3"),
+            directory("/t/a/d"),
+            file("/t/a/d/x", "4"),
+            file("/t/a/b", "5"),
+            file("/t/m", "6"),
+        ],
+        [whiteout("/t")],
+    )
+    assert index.files == {}
+    assert [s.entry.path for s in index.shadowed] == [
+        "/t/a/b",
+        "/t/a/d/x",
+        "/t/a/y",
+        "/t/a-b",
+        "/t/m",
+        "/t/z",
+    ]
+
+
 @pytest.mark.parametrize(
     "upper",
     [

@@ -143,5 +143,12 @@ class Report:
         """Ready for production: nothing blocking, and no rule failed to run."""
         return not self.blocking and not self.errors
 
+    @property
+    def verdict(self) -> str:
+        """ "ready", "not ready", or "no verdict" when a rule crashed: what every format says."""
+        if self.errors:
+            return "no verdict"
+        return "ready" if self.passed else "not ready"
+
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status is status)

@@ -48,28 +48,36 @@ def _annotation(report: Report, finding: Finding) -> str:
     return _command(level(finding), props, message)
 
 
+_VERDICT = {
+    "ready": "ready for production",
+    "not ready": "NOT ready for production",
+    "no verdict": "no verdict: a rule crashed (a bug in gatekeeper)",
+}
+
+
 def render(report: Report, options: RenderOptions) -> str:
+    """Annotations, at most PER_LEVEL per level (GitHub keeps no more per step): the crashed rules
+    and the verdict always get theirs, findings share what is left, most severe first."""
+    crashed = [r for r in report.results if r.status is Status.ERROR]
     findings = sorted(report.active, key=lambda f: (-f.severity, f.rule.id, f.message))
-    shown: dict[str, int] = {}
+    budget = {"error": PER_LEVEL - len(crashed), "warning": PER_LEVEL, "notice": PER_LEVEL - 1}
+    wanted = {kind: sum(1 for f in findings if level(f) == kind) for kind in budget}
+    if any(wanted[kind] > budget[kind] for kind in budget):
+        budget["notice"] -= 1  # for the "more findings" notice
+    shown = dict.fromkeys(budget, 0)
     lines: list[str] = []
-    hidden = 0
     for finding in findings:
         kind = level(finding)
-        if shown.get(kind, 0) >= PER_LEVEL:
-            hidden += 1
-            continue
-        shown[kind] = shown.get(kind, 0) + 1
-        lines.append(_annotation(report, finding))
-    for result in report.results:
-        if result.status is Status.ERROR:
-            lines.append(_command("error", {"title": f"{result.rule.id} crashed"}, result.reason))
+        if shown[kind] < budget[kind]:
+            shown[kind] += 1
+            lines.append(_annotation(report, finding))
+    for result in crashed:
+        lines.append(_command("error", {"title": f"{result.rule.id} crashed"}, result.reason))
+    hidden = len(findings) - sum(shown.values())
     if hidden:
-        lines.append(
-            _command(
-                "notice", {"title": "gatekeeper"}, f"{hidden} more findings are listed in the job summary."
-            )
-        )
-    verdict = "ready for production" if report.passed else "NOT ready for production"
+        more = "1 more finding is" if hidden == 1 else f"{hidden} more findings are"
+        lines.append(_command("notice", {"title": "gatekeeper"}, f"{more} listed in the job summary."))
+    verdict = _VERDICT[report.verdict]
     lines.append(_command("notice", {"title": "gatekeeper"}, f"{report.subject.reference}: {verdict}"))
     return "".join(lines)
 

@@ -121,7 +121,7 @@ def render(report: Report, options: RenderOptions) -> str:
         ("platform", report.subject.platform),
         ("policy", report.policy.name),
         ("fail_on", report.policy.fail_on.label),
-        ("verdict", "ready" if report.passed else "not ready"),
+        ("verdict", report.verdict),
         ("gatekeeper", report.version),
     ):
         ET.SubElement(props, "property", {"name": name, "value": _clean(value)})

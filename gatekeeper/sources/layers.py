@@ -858,6 +858,10 @@ class IndexBuilder:
             if old is not None and not (old.type is directory_type and ftype is directory_type):
                 # (a re-declared parent directory is no change worth reporting)
                 self._remove(path, layer, Removal.OVERWRITTEN)
+            elif old is None and ftype is not directory_type and path in children:
+                # a directory known only through its children (no entry of its own) replaced by
+                # a file, link or device: its children go with it, as with an explicit directory
+                self._remove(path, layer, Removal.OVERWRITTEN)
             if ftype is hardlink:
                 target = files.get(link)
                 size = target.size if target is not None else 0

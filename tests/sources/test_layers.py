@@ -667,6 +667,29 @@ def test_file_replacing_a_directory() -> None:
     ]
 
 
+@pytest.mark.parametrize("explicit", [True, False], ids=["explicit-directory", "implicit-directory"])
+@pytest.mark.parametrize(
+    ("replacement", "kind"),
+    [(file("/a", "now a file"), FileType.FILE), (symlink("/a", "/elsewhere"), FileType.SYMLINK)],
+    ids=["file", "symlink"],
+)
+def test_non_directory_replacing_a_directory_hides_its_children(
+    explicit: bool, replacement: F, kind: FileType
+) -> None:
+    lower = [directory("/a"), file("/a/b", "bb")] if explicit else [file("/a/b", "bb")]
+    index = stack(lower, [replacement])
+    assert list(index.files) == ["/a"]
+    assert index.files["/a"].type is kind
+    assert index.files["/a"].layer == 1
+    assert index.shadowed == (ShadowedEntry(entry("/a/b", FileType.FILE, 2, 0), 1, Removal.OVERWRITTEN),)
+
+
+def test_directory_over_an_implicit_directory_keeps_its_children() -> None:
+    index = stack([file("/a/b", "bb")], [directory("/a"), file("/a/c", "c")])
+    assert sorted(index.files) == ["/a", "/a/b", "/a/c"]
+    assert index.shadowed == ()
+
+
 def test_directory_replacing_a_file_and_symlink_replacing_a_file() -> None:
     index = stack(
         [file("/x", "1"), file("/y", "22")],

@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="allow plain HTTP to HOST",
     )
-    check.add_argument("--timeout", type=float, default=60.0, help="network timeout in seconds")
+    check.add_argument("--timeout", type=_positive_seconds, default=60.0, help="network timeout in seconds")
     run = check.add_argument_group(
         "runtime verification (starts the image on the local engine: it runs the image's code)"
     )
@@ -192,6 +192,17 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration")
+    return seconds
+
+
+def _positive_seconds(text: str) -> float:
+    """A number of seconds for a network timeout: finite and above zero."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):  # also rejects nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return seconds
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from gatekeeper import cli
 from gatekeeper.errors import ExitCode
+from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
 
 DEEP = "[" * 3000 + "\n"
 
@@ -18,6 +19,20 @@ def _hermetic_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> str:
+    image = Image(
+        layers=BUSYBOX_LIKE.layers,
+        config={
+            "User": "10001",
+            "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]},
+            "Env": ["PATH=/bin"],
+        },
+    )
+    write_docker_archive(tmp_path / "good.tar", image)
+    return f"docker-archive:{tmp_path / 'good.tar'}"
 
 
 def run(*argv: str) -> int:
@@ -73,3 +88,19 @@ def test_deeply_nested_compose_or_manifest_exit_3(
     error = one_error(capsys)
     assert error.startswith(f"{path}:2:")
     assert error.endswith(": invalid YAML: the YAML is nested too deeply")
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "-0.0", "nan", "inf", "-inf", "1e400", "soon"])
+def test_timeout_must_be_a_positive_finite_number(
+    good: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("check", good, f"--timeout={value}") == ExitCode.USAGE
+    error = one_error(capsys)
+    assert error.startswith(f"argument --timeout: {value!r} is not a")
+    assert "number of seconds" in error
+
+
+def test_timeout_accepts_positive_seconds(good: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("check", good, "--timeout", "0.5") == ExitCode.OK
+    assert run("check", good, "--timeout", "30") == ExitCode.OK
+    assert "READY for production" in capsys.readouterr().out

@@ -168,7 +168,9 @@ def _run(rule: Rule[Any], target: Target, policy: Policy, subject_key: str) -> R
     except NotApplicable as exc:
         return RuleResult(info, Status.SKIPPED, severity, reason=str(exc))
     except Exception as exc:  # a broken rule must neither hide the others nor read as passed
-        return RuleResult(info, Status.ERROR, severity, reason=f"{type(exc).__name__}: {exc}")
+        # the exception may quote what the rule was reading (an ENV value, a label): redact it too
+        reason = redact_secrets(f"{type(exc).__name__}: {exc}")
+        return RuleResult(info, Status.ERROR, severity, reason=reason)
     findings.sort(key=lambda f: (f.location.artifact, f.location.line or 0, f.location.pointer, f.message))
     status = Status.FAILED if findings else Status.PASSED
     return RuleResult(info, status, severity, tuple(evidence), findings=tuple(findings))

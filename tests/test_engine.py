@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,3 +85,24 @@ def test_bad_option_value_is_error_not_pass() -> None:
     report = run(policy(**{"GK-IMG-001": RuleSetting(options={"min_uid": "x"})}))
     assert root_result(report).status is Status.ERROR
     assert not report.passed
+
+
+def test_a_crashing_rule_does_not_leak_the_secret_its_error_quotes() -> None:
+    token = "ghp_" + "A1b2C3d4E5" * 3 + "F6g7H8"  # a GitHub token format redact_secrets knows
+
+    def boom(*_: object) -> Any:
+        raise ValueError(f"cannot parse ENV value {token!r}")
+
+    rules = tuple(dataclasses.replace(r, check=boom) if r.id == "GK-IMG-001" else r for r in RULES)
+    report = evaluate(
+        Target(image=image(BUSYBOX_LIKE.layers)),
+        policy(**{"GK-IMG-001": RuleSetting()}),
+        rules,
+        subject_key="x",
+        started_at=NOW,
+    )
+    result = root_result(report)
+    assert result.status is Status.ERROR
+    assert result.reason.startswith("ValueError: cannot parse ENV value '")
+    assert token not in result.reason
+    assert token[:10] not in result.reason

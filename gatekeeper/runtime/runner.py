@@ -167,6 +167,11 @@ def _shorten(text: str, width: int = LINE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _state_of(inspect: dict[str, Any]) -> dict[str, Any]:
+    state = inspect.get("State")
+    return state if isinstance(state, dict) else {}
+
+
 def _api_error(exc: BaseException) -> str:
     explanation = getattr(exc, "explanation", None)
     return _shorten(str(explanation or exc) or type(exc).__name__, 300)
@@ -303,8 +308,13 @@ class _Run:
         return error
 
     def _not_started(self, reason: str, duration: float = 0.0) -> RuntimeFacts:
+        # The engine's error may quote the command or environment: mask it like the logs.
         return RuntimeFacts(
-            self.plan.settings, started=False, reason=reason, duration=duration, notes=tuple(self.notes)
+            self.plan.settings,
+            started=False,
+            reason=self.plan.redact(reason),
+            duration=duration,
+            notes=tuple(self.notes),
         )
 
     def _run(self, image_id: str, helper_image: str) -> RuntimeFacts:
@@ -391,13 +401,15 @@ class _Run:
             observed.uid_note = "the main process exited before the engine could list it"
         return observed
 
-    def _state(self) -> dict[str, Any]:
+    def _inspect(self) -> dict[str, Any]:
         try:
-            inspect: dict[str, Any] = self.api.inspect_container(self.container_id)
+            inspect = self.api.inspect_container(self.container_id)
         except Exception as exc:
             raise self._engine_error(exc, "inspect the container") from None
-        state = inspect.get("State")
-        return state if isinstance(state, dict) else {}
+        return inspect if isinstance(inspect, dict) else {}
+
+    def _state(self) -> dict[str, Any]:
+        return _state_of(self._inspect())
 
     def _main_process(self, state: dict[str, Any]) -> tuple[int | None, str, str]:
         """(UID, description, note) of the container's main process, from `docker top`."""
@@ -495,8 +507,9 @@ class _Run:
                     f"(its deadline is {probe.plan.deadline:g}s: {probe.plan.rule_text})"
                 )
         memory_peak = self._memory_peak() if observed.state.get("Running") else None
-        state = self._state()
-        inspect_restarts = self._restart_count()
+        inspect = self._inspect()  # once: the final state and the restart count
+        state = _state_of(inspect)
+        restarts = inspect.get("RestartCount")
         stdout, stderr, sample = self._logs()
         running = state.get("Running") is True
         exit_code = None if running else state.get("ExitCode")
@@ -509,7 +522,7 @@ class _Run:
             exited_after=round(observed.exited_after, 2) if observed.exited_after is not None else None,
             timed_out=observed.timed_out,
             oom_killed=bool(state.get("OOMKilled")),
-            restarts=inspect_restarts,
+            restarts=restarts if isinstance(restarts, int) else 0,
             main_uid=observed.main_uid,
             main_process=observed.main_process,
             uid_note=observed.uid_note,
@@ -521,13 +534,6 @@ class _Run:
             memory_peak=memory_peak,
             notes=tuple(self.notes),
         )
-
-    def _restart_count(self) -> int:
-        try:
-            count = self.api.inspect_container(self.container_id).get("RestartCount")
-        except Exception:
-            return 0
-        return count if isinstance(count, int) else 0
 
     def _memory_peak(self) -> int | None:
         try:

@@ -74,6 +74,8 @@ def open_member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name:
         raise BadArchive(f"{what}: {name} is missing")
     try:
         fileobj = tar.extractfile(member)
+    except KeyError:  # a symlink or hardlink member whose target is not in the archive
+        raise BadArchive(f"{what}: {name} links to a missing member") from None
     except TAR_ERRORS as exc:
         raise BadArchive(f"{what}: cannot read {name}: {exc}") from exc
     if fileobj is None:
@@ -209,20 +211,19 @@ def _read_seekable(
     what = str(ref)
 
     def read(name: str, limit: int = MAX_JSON) -> bytes:
-        member = members.get(name)
-        if member is None:
-            raise BadArchive(f"{what}: {name} is missing (not a docker save archive?)")
-        if member.size > limit:
-            raise BadArchive(f"{what}: {name} is implausibly large ({member.size} bytes)")
+        # Through open_member, so a member stored as a link reads as its target (whose size is
+        # not the link's 0); tarfile itself raises when the data ends early.
+        fileobj = open_member(tar, members, name, what)
         try:
-            fileobj = tar.extractfile(member)
-            data = fileobj.read() if fileobj is not None else b""
+            data = fileobj.read(limit + 1)
         except TAR_ERRORS as exc:
             raise BadArchive(f"{what}: cannot read {name}: {exc}") from exc
-        if len(data) != member.size:
-            raise BadArchive(f"{what}: {name} is truncated")
+        if len(data) > limit:
+            raise BadArchive(f"{what}: {name} is implausibly large (more than {limit} bytes)")
         return data
 
+    if "manifest.json" not in members:
+        raise BadArchive(f"{what}: manifest.json is missing (not a docker save archive?)")
     entry = select_entry(read("manifest.json"), ref.selector, what)
     config_digest, parsed = _config(entry, read(entry.config), what)
     scans = None

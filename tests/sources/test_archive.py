@@ -17,7 +17,7 @@ import zstandard
 from gatekeeper.errors import BadArchive, DigestMismatch, ImageNotFound, SourceError
 from gatekeeper.facts.image import FileType, HistoryEntry, ImageFacts, Layer, Platform
 from gatekeeper.facts.needs import ContentWanted, Need, Request
-from gatekeeper.sources import ImageRef, SourceOptions, open_image
+from gatekeeper.sources import ImageRef, SourceOptions, archive, open_image
 from gatekeeper.sources.layers import RangeHasher
 from tests.imagegen import (
     Compression,
@@ -120,6 +120,23 @@ def rewrite(path: Path, change: dict[str, bytes | None]) -> None:
             ti = tarfile.TarInfo(name)
             ti.size = len(data)
             tar.addfile(ti, io.BytesIO(data))
+
+
+def with_link(path: Path, name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> None:
+    """Rewrite a tar with member `name` (replaced, or added at the end) a link to `target`."""
+    members: list[tuple[tarfile.TarInfo, bytes | None]] = []
+    with tarfile.open(path) as tar:
+        for member in tar:
+            fileobj = tar.extractfile(member) if member.isfile() else None
+            members.append((member, fileobj.read() if fileobj is not None else None))
+    link = tarfile.TarInfo(name)
+    link.type, link.linkname = kind, target
+    replaced = [(link, None) if m.name == name else (m, data) for m, data in members]
+    if all(m.name != name for m, _ in members):
+        replaced.append((link, None))
+    with tarfile.open(path, "w") as tar:
+        for member, data in replaced:
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
 
 
 def manifest_of(path: Path) -> list[dict[str, Any]]:
@@ -613,6 +630,57 @@ def test_explicit_platform_must_match_the_archive(legacy: Path, how: str) -> Non
     assert open_image(archive_ref(path), CONFIG_ONLY, default_only).platform == Platform("linux", "amd64")
     amd = SourceOptions(platform=Platform("linux", "amd64"), platform_requested=True)
     assert open_image(archive_ref(path), CONFIG_ONLY, amd).platform == Platform("linux", "amd64")
+
+
+@pytest.mark.parametrize(
+    ("kind", "target"),
+    [(tarfile.SYMTYPE, "../nowhere/layer.tar"), (tarfile.LNKTYPE, "nowhere/layer.tar")],
+    ids=["symlink", "hardlink"],
+)
+@pytest.mark.parametrize("how", ["plain", "gzip", "deferred"])
+def test_layer_linked_to_a_missing_member(legacy: Path, kind: bytes, target: str, how: str) -> None:
+    name = _layer_names(legacy)[0]
+    with_link(legacy, name, target, kind)
+    path = compressed_copy(legacy, "gzip") if how == "gzip" else legacy
+    reader = read_deferred if how == "deferred" else read
+    with pytest.raises(BadArchive) as caught:
+        reader(path, SIZES)
+    assert type(caught.value) is BadArchive
+    if how == "gzip":  # the stream is read as it comes: the link is followed by name
+        assert str(caught.value) == f"docker-archive:{path}: layer nowhere/layer.tar is missing"
+    else:
+        assert str(caught.value) == f"docker-archive:{path}: layer: {name} links to a missing member"
+
+
+@pytest.mark.parametrize("missing", ["manifest.json", "config"])
+def test_json_member_linked_to_a_missing_member(legacy: Path, missing: str) -> None:
+    name = manifest_of(legacy)[0]["Config"] if missing == "config" else missing
+    with_link(legacy, name, "nowhere.json")
+    with pytest.raises(BadArchive) as caught:
+        read(legacy, CONFIG_ONLY)
+    assert type(caught.value) is BadArchive
+    assert str(caught.value) == f"docker-archive:{legacy}: {name} links to a missing member"
+
+
+def test_json_member_over_the_limit(legacy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(archive, "MAX_JSON", 100)
+    with pytest.raises(BadArchive) as caught:
+        read(legacy, CONFIG_ONLY)
+    assert str(caught.value) == (
+        f"docker-archive:{legacy}: manifest.json is implausibly large (more than 100 bytes)"
+    )
+
+
+@pytest.mark.parametrize("how", ["plain", "gzip"])
+def test_config_stored_as_a_link_is_read_through_it(legacy: Path, how: str) -> None:
+    expected = read(legacy)
+    config_name = manifest_of(legacy)[0]["Config"]
+    _edit_manifest(legacy, Config="config-link.json")
+    with_link(legacy, "config-link.json", config_name)
+    path = compressed_copy(legacy, "gzip") if how == "gzip" else legacy
+    facts = read(path)
+    assert facts.config_digest == sha256(IMAGE.config_json(DIFF_IDS))
+    assert without_reference(facts) == without_reference(expected)
 
 
 def test_gzip_archive_of_several_members(legacy: Path, tmp_path: Path) -> None:

@@ -575,6 +575,25 @@ def test_oci_archive_file_problems(
     assert fragment in str(caught.value)
 
 
+@pytest.mark.parametrize("blob", ["config", "layer"])
+def test_oci_archive_blob_linked_to_a_missing_member(
+    tmp_path: Path, layout: tuple[Path, Written], blob: str
+) -> None:
+    root, written = layout
+    digest = written.config_digest if blob == "config" else _layers(written)[0]["digest"]
+    path = blob_path(root, digest)
+    path.unlink()
+    path.symlink_to("missing")
+    archive = tar_layout(root, tmp_path / "dangling.tar")
+    with pytest.raises(BadArchive) as caught:
+        read(ref(archive, "", "oci-archive"), SIZES)
+    assert type(caught.value) is BadArchive
+    hex_digest = digest.removeprefix("sha256:")
+    assert str(caught.value) == (
+        f"oci-archive:{archive}: blobs/sha256/{hex_digest} links to a missing member"
+    )
+
+
 def test_truncated_oci_archive(tmp_path: Path) -> None:
     path = tmp_path / "x.tar"
     write_oci_archive(path, IMAGE)

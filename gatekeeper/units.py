@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?\s*$", re.IGNORECASE)
@@ -33,14 +34,35 @@ def parse_size(value: str | int | float) -> int:
     """Bytes from `200MB` (decimal, as `docker images` shows), `1.5GiB` (binary) or a number."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a size")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"size {value!r} is negative")
-        return int(value)
+    if isinstance(value, int):
+        _plausible(_float(value), "size", value)
+        return value
+    if isinstance(value, float):
+        return int(_plausible(value, "size"))
     match = _SIZE.match(value)
     if not match or (match.group(2) or "").lower() not in _FACTORS:
         raise ValueError(f"{value!r} is not a size (examples: 200MB, 1.5GiB, 512KiB)")
-    return int(float(match.group(1)) * _FACTORS[(match.group(2) or "").lower()])
+    return int(_plausible(float(match.group(1)) * _FACTORS[(match.group(2) or "").lower()], "size", value))
+
+
+def _float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        return math.inf if value > 0 else -math.inf
+
+
+def _plausible(number: float, what: str, text: str | int | float | None = None) -> float:
+    """A number that is neither negative nor infinite nor nan (nor so long it reads as infinite)."""
+    shown = repr(number if text is None else text)
+    shown = shown if len(shown) <= 40 else shown[:36] + "..."
+    if math.isnan(number):
+        raise ValueError(f"{shown} is not a {what}")
+    if number < 0:
+        raise ValueError(f"{what} {shown} is negative")
+    if math.isinf(number):
+        raise ValueError(f"{what} {shown} is too large")
+    return number
 
 
 def format_size(num: int) -> str:
@@ -58,7 +80,7 @@ def parse_duration(value: str | int | float) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration")
     if isinstance(value, int | float):
-        return float(value)
+        return _plausible(_float(value), "duration", value)
     text = value.strip().lower()
     pos, total = 0, 0.0
     for match in _DURATION.finditer(text):
@@ -68,4 +90,4 @@ def parse_duration(value: str | int | float) -> float:
         pos = match.end()
     if not text or pos != len(text):
         raise ValueError(f"{value!r} is not a duration (examples: 30s, 1m30s, 250ms)")
-    return total
+    return _plausible(total, "duration", value)

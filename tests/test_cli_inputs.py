@@ -104,3 +104,22 @@ def test_timeout_accepts_positive_seconds(good: str, capsys: pytest.CaptureFixtu
     assert run("check", good, "--timeout", "0.5") == ExitCode.OK
     assert run("check", good, "--timeout", "30") == ExitCode.OK
     assert "READY for production" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        pytest.param(".inf", "size inf is too large", id="inf"),
+        pytest.param("-1", "size -1 is negative", id="negative"),
+        pytest.param("9" * 400, "size 9" + "9" * 35 + "... is too large", id="400-digits"),
+    ],
+)
+def test_implausible_size_in_a_policy_exit_2(
+    tmp_path: Path, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(f"version: 1\nrules:\n  image-size:\n    options: {{max: {value}}}\n")
+    assert run("policy", "validate", str(policy)) == ExitCode.USAGE
+    error = one_error(capsys)
+    assert error.startswith(f"{policy}:4:14: rules.image-size.options: rule image-size: option 'max': ")
+    assert error.endswith(message)

@@ -104,14 +104,24 @@ def instruction(created_by: str) -> str:
     return "RUN" if text else ""
 
 
+def _argument(created_by: str) -> str:
+    """What follows the instruction keyword of a history line, in whatever case it was written
+    (`#(nop) workdir /app` -> `/app`, as instruction() reads the keyword)."""
+    text = created_by.strip()
+    nop = text.find(_NOP)
+    if nop >= 0:
+        text = text[nop + len(_NOP) :]
+    words = text.split(None, 1)
+    return words[1].strip() if len(words) == 2 else ""
+
+
 def _rank(step: Step) -> int:
     """How likely a size-0 step made a layer: 0 likely, 1 maybe (WORKDIR), 2 no (metadata)."""
     name = instruction(step.created_by)
     if name in METADATA:
         return 2
     if name == "WORKDIR":
-        path = step.created_by.split("WORKDIR", 1)[1].strip()
-        return 2 if path == "/" else 1
+        return 2 if _argument(step.created_by) == "/" else 1
     return 0
 
 
@@ -122,7 +132,7 @@ def _pick_zero_size(steps: Sequence[Step], candidates: list[int], wanted: int) -
     for i in candidates:
         repeat = 0
         if instruction(steps[i].created_by) == "WORKDIR":
-            path = steps[i].created_by.split("WORKDIR", 1)[1].strip()
+            path = _argument(steps[i].created_by)
             repeat = int(path in seen_dirs)  # classic: a second WORKDIR to a dir changes nothing
             seen_dirs.add(path)
         keys[i] = (_rank(steps[i]), repeat, i)

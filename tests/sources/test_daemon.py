@@ -124,6 +124,19 @@ def test_zero_size_steps_are_ranked_by_instruction() -> None:
     assert layer_flags(steps, 5) == [True, True, False, False, True, True, False, True, False]
 
 
+def test_workdir_keyword_in_any_case() -> None:
+    assert layer_flags([Step("/bin/sh -c #(nop) workdir /app", 0)], 1) == [True]
+    steps = [
+        Step("/bin/sh -c #(nop) workdir /", 0),
+        Step("/bin/sh -c true", 0),
+        Step("/bin/sh -c #(nop) Workdir /app", 0),
+        Step("/bin/sh -c #(nop)  WORKDIR /app", 0),
+    ]
+    # `/` never makes a layer; of the others the repeated /app is the least likely
+    assert layer_flags(steps, 2) == [False, True, True, False]
+    assert layer_flags(steps, 3) == [False, True, True, True]
+
+
 def test_parent_images_pin_classic_workdir_layers() -> None:
     # Classic: WORKDIR makes a layer only if it created the directory, RUN only if it changed
     # something. Names alone would pick the RUN; the intermediate images' layer counts say it

@@ -123,3 +123,23 @@ def test_implausible_size_in_a_policy_exit_2(
     error = one_error(capsys)
     assert error.startswith(f"{policy}:4:14: rules.image-size.options: rule image-size: option 'max': ")
     assert error.endswith(message)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            '{"matches": [{"vulnerability": {"fix": {"state": "fixed", "versions": 5}}}]}',
+            "broken scan report: matches[].vulnerability.fix.versions is a number, not a list",
+            id="grype-fix-versions",
+        ),
+        pytest.param("[" * 100_000, "broken scan report: the JSON is nested too deeply", id="deep"),
+    ],
+)
+def test_broken_scan_report_exit_3(
+    good: str, tmp_path: Path, text: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "scan.json"
+    report.write_text(text)
+    assert run("check", good, "--scan-report", str(report)) == ExitCode.INPUT
+    assert one_error(capsys) == f"{report}: {message}"

@@ -98,7 +98,8 @@ def _grype(doc: dict[str, Any]) -> Iterator[Vulnerability]:
             continue
         vuln, artifact = _dict(match.get("vulnerability")), _dict(match.get("artifact"))
         fix = _dict(vuln.get("fix"))
-        fixed = ", ".join(str(v) for v in fix.get("versions") or ()) if fix.get("state") == "fixed" else ""
+        versions = _items(fix.get("versions"), "matches[].vulnerability.fix.versions")
+        fixed = ", ".join(str(v) for v in versions) if fix.get("state") == "fixed" else ""
         yield Vulnerability(
             id=_str(vuln.get("id")),
             package=_str(artifact.get("name")),
@@ -152,6 +153,8 @@ def parse(text: str, path: str) -> ScanReport:
         doc = json.loads(text)
     except ValueError as exc:
         raise InputError(f"{path}: scan report is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: broken scan report: the JSON is nested too deeply") from None
     if not isinstance(doc, dict):
         raise InputError(f"{path}: not a Trivy, Grype or SARIF report")
     try:

@@ -672,6 +672,21 @@ def test_sarif_tolerates_odd_shapes(run: dict[str, Any], vuln_id: str) -> None:
             "r.json: broken scan report: runs[].results is a number, not a list",
             id="sarif-results-number",
         ),
+        pytest.param(
+            '{"matches": [{"vulnerability": {"fix": {"state": "fixed", "versions": 5}}}]}',
+            "r.json: broken scan report: matches[].vulnerability.fix.versions is a number, not a list",
+            id="grype-fix-versions-number",
+        ),
+        pytest.param(
+            '{"matches": [{"vulnerability": {"fix": {"state": "fixed", "versions": "1.2.3"}}}]}',
+            "r.json: broken scan report: matches[].vulnerability.fix.versions is a string, not a list",
+            id="grype-fix-versions-string",
+        ),
+        pytest.param(
+            '{"matches": [], "source": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "r.json: broken scan report: the JSON is nested too deeply",
+            id="nested-too-deeply",
+        ),
     ],
 )
 def test_errors(text: str, message: str) -> None:

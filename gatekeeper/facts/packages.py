@@ -188,7 +188,11 @@ def parse_rpm_sqlite(data: bytes, path: str, layer: int) -> tuple[Package, ...]:
         raise PackageDatabaseError(str(exc)) from None
     packages = []
     for (blob,) in rows:
-        name, version, size = rpm_header(bytes(blob))
+        # SQLite columns are dynamically typed: TEXT, NULL or an INTEGER fit a BLOB column too
+        # (and bytes() of a large integer would allocate that many bytes).
+        if not isinstance(blob, bytes):
+            raise PackageDatabaseError("Packages.blob is not a blob")
+        name, version, size = rpm_header(blob)
         if name and name != "gpg-pubkey":  # imported signing keys, not software
             packages.append(Package(name, version, path, layer, "rpm", size))
     return tuple(packages)
@@ -211,12 +215,13 @@ def _versions(files: FileIndex, path: str) -> list[tuple[int, bytes]]:
 
 def _attributed(chain: list[tuple[int, bytes]], parse: Parser, path: str) -> tuple[Package, ...]:
     """The packages of the newest version, each dated to the oldest version that lists it."""
-    seen = [(layer, {(p.name, p.version) for p in parse(data, path, layer)}) for layer, data in chain]
-    final_layer, final_data = chain[-1]
+    parsed = [(layer, parse(data, path, layer)) for layer, data in chain]  # each version once
+    final_layer, final = parsed[-1]
+    seen = [(layer, {(p.name, p.version) for p in packages}) for layer, packages in parsed[:-1]]
     result = []
-    for package in parse(final_data, path, final_layer):
+    for package in final:
         first = final_layer
-        for layer, keys in reversed(seen[:-1]):
+        for layer, keys in reversed(seen):
             if (package.name, package.version) not in keys:
                 break
             first = layer

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+from collections import Counter
 
 import pytest
 
+from gatekeeper.facts import packages
 from gatekeeper.facts.image import FileEntry, FileIndex, FileType
 from gatekeeper.facts.packages import (
     PACKAGE_DATABASES,
@@ -319,6 +321,50 @@ def test_unreadable_rpm_sqlite_is_a_note() -> None:
     inventory = read_packages(files_of([file("/var/lib/rpm/rpmdb.sqlite", b"SQLite format 3\0")]))
     assert inventory.packages == ()
     assert inventory.unparsed[0].startswith("rpm database present (not parsed:")
+
+
+def untyped_rpmdb(*values: object) -> bytes:
+    """An rpmdb.sqlite whose Packages.blob column holds whatever SQLite is given."""
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob)")
+    con.executemany("INSERT INTO Packages (blob) VALUES (?)", [(v,) for v in values])
+    con.commit()
+    return bytes(con.serialize())
+
+
+@pytest.mark.parametrize("value", ["text", None, 3, 1.5], ids=["text", "null", "integer", "real"])
+def test_rpm_sqlite_blob_column_of_another_type_is_a_note(value: object) -> None:
+    data = untyped_rpmdb(rpm_blob("make", "4.3", "8.el9", 1), value)
+    with pytest.raises(PackageDatabaseError) as caught:
+        parse_rpm_sqlite(data, "/var/lib/rpm/rpmdb.sqlite", 0)
+    assert str(caught.value) == "Packages.blob is not a blob"
+    inventory = read_packages(files_of([file("/var/lib/rpm/rpmdb.sqlite", data)]))
+    assert inventory == Inventory(
+        unparsed=(
+            "rpm database present (not parsed: Packages.blob is not a blob): /var/lib/rpm/rpmdb.sqlite",
+        )
+    )
+
+
+def test_each_database_version_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: Counter[int] = Counter()
+
+    def spy(data: bytes, path: str, layer: int) -> tuple[Package, ...]:
+        calls[layer] += 1
+        return parse_dpkg(data, path, layer)
+
+    monkeypatch.setattr(packages, "_SOURCES", (("/var/lib/dpkg/status", "dpkg", spy),))
+    first = "Package: make\nStatus: install ok installed\nVersion: 4.3\n"
+    second = first + "\nPackage: curl\nStatus: install ok installed\nVersion: 7.88\n"
+    inventory = read_packages(
+        files_of(
+            [file("/var/lib/dpkg/status", first)],
+            [file("/app/x", "x")],
+            [file("/var/lib/dpkg/status", second)],
+        )
+    )
+    assert [(p.name, p.layer) for p in inventory.packages] == [("make", 0), ("curl", 2)]
+    assert calls == {0: 1, 2: 1}
 
 
 def test_berkeley_db_rpm_is_only_detected() -> None:

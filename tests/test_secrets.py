@@ -370,12 +370,31 @@ def test_redact_secrets_in_a_history_command() -> None:
     assert redact_secrets("apk add libcrypto3=3.1.4-r1") == "apk add libcrypto3=3.1.4-r1"
 
 
-@given(st.text(max_size=300))
-def test_scan_returns_substrings_in_order(text: str) -> None:
-    found = scan(text)
+IN_ORDER = [GITHUB_PAT, GITLAB, SLACK_BOT, AWS_KEY_ID, NPM]
+SEPARATORS = st.text(alphabet=" \n\t;,&|=()", min_size=1, max_size=4)
+FILLER = st.text(alphabet=string.ascii_lowercase + " ", max_size=20)
+
+
+@given(
+    secrets=st.lists(
+        st.sampled_from([GITHUB_PAT, GITLAB, SLACK_BOT, AWS_KEY_ID, NPM]), min_size=1, max_size=4
+    ),
+    fillers=st.lists(FILLER, min_size=5, max_size=5),
+    separators=st.lists(SEPARATORS, min_size=10, max_size=10),
+)
+def test_scan_returns_substrings_in_order(
+    secrets: list[str], fillers: list[str], separators: list[str]
+) -> None:
+    """Known-format secrets between arbitrary words: found, each once, in the order they appear."""
+    pieces = []
+    for i, secret in enumerate(secrets):
+        pieces += [fillers[i], separators[2 * i], secret, separators[2 * i + 1]]
+    text = "".join(pieces) + fillers[-1]
+    found = [item.secret for item in scan(text)]
+    assert found == secrets
     position = 0
-    for item in found:
-        position = text.index(item.secret, position) + len(item.secret)
+    for secret in found:
+        position = text.index(secret, position) + len(secret)
 
 
 @given(

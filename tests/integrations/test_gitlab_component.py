@@ -175,7 +175,9 @@ def test_job_scan_report_and_args(tmp_path: Path, venv: Path) -> None:
     assert proc.returncode == 1
     quality = json.loads((work / "gl-code-quality-report.json").read_text())
     assert [e["check_name"] for e in quality if e["check_name"] == "vulnerabilities"] == ["vulnerabilities"]
-    assert not any(e["check_name"] == "single-stage-build" for e in quality)  # no discovery
+    # args reached the CLI: with discovery, the Dockerfile would be found and its missing
+    # .dockerignore reported (a FROM scratch Dockerfile passes single-stage-build either way)
+    assert not any(e["check_name"] == "dockerignore" for e in quality)
 
 
 def test_job_warn_only(tmp_path: Path, venv: Path) -> None:

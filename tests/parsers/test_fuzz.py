@@ -83,9 +83,55 @@ def test_dockerignore(text: str) -> None:
     parses_or_input_error(dockerignore.parse, text, ".dockerignore")
 
 
+CONTAINERS = st.lists(
+    shaped(K8S_KEYS)
+    | st.fixed_dictionaries(
+        {"name": SCALARS},
+        optional=dict.fromkeys(
+            [
+                "image",
+                "ports",
+                "env",
+                "securityContext",
+                "livenessProbe",
+                "readinessProbe",
+                "resources",
+                "command",
+            ],
+            shaped(K8S_KEYS),
+        ),
+    ),
+    max_size=3,
+)
+POD_SPECS = st.fixed_dictionaries(
+    {"containers": CONTAINERS}, optional={"initContainers": CONTAINERS, "securityContext": shaped(K8S_KEYS)}
+)
+
+
+def at_pod_spec(kind: str, pod: Any) -> dict[str, Any]:
+    """A manifest of `kind` with `pod` where that kind keeps its pod spec."""
+    spec: Any = {
+        "Pod": pod,
+        "Deployment": {"template": {"spec": pod}},
+        "CronJob": {"jobTemplate": {"spec": {"template": {"spec": pod}}}},
+    }[kind]
+    return {"kind": kind, "metadata": {"name": "x"}, "spec": spec}
+
+
 @settings(max_examples=300, deadline=None)
+@given(POD_SPECS, st.sampled_from(["Pod", "Deployment", "CronJob", "List"]))
+def test_kubernetes(pod: Any, kind: str) -> None:
+    """Every example reaches the container parser: pod specs sit where each kind keeps them."""
+    if kind == "List":
+        doc = {"kind": "List", "items": [at_pod_spec("Pod", pod), at_pod_spec("Deployment", pod)]}
+    else:
+        doc = at_pod_spec(kind, pod)
+    parses_or_input_error(kubernetes.parse, yaml.safe_dump(doc), "k.yaml")
+
+
+@settings(max_examples=100, deadline=None)
 @given(shaped(K8S_KEYS), st.sampled_from(["Pod", "Deployment", "CronJob", "List", "Service"]))
-def test_kubernetes(spec: Any, kind: str) -> None:
+def test_kubernetes_any_spec(spec: Any, kind: str) -> None:
     doc = {"kind": kind, "metadata": {"name": "x"}, "spec": spec, "items": [{"kind": "Pod", "spec": spec}]}
     parses_or_input_error(kubernetes.parse, yaml.safe_dump(doc), "k.yaml")
 
@@ -96,7 +142,37 @@ def test_compose(services: Any) -> None:
     parses_or_input_error(compose.parse, yaml.safe_dump({"services": services}), "compose.yaml")
 
 
+SARIF_RESULTS = st.lists(
+    shaped(["ruleId", "level", "message", "text", "locations", "properties", "tags"])
+    | st.fixed_dictionaries({"ruleId": SCALARS, "level": SCALARS, "message": shaped(["text"])}),
+    max_size=3,
+)
+SARIF_RUNS = st.lists(
+    st.fixed_dictionaries(
+        {"results": SARIF_RESULTS},
+        optional={"tool": shaped(["driver", "name", "rules", "id", "properties", "security-severity"])},
+    )
+    | shaped(["results", "tool", "driver"]),
+    min_size=1,
+    max_size=2,
+)
+TRIVY = st.fixed_dictionaries({"SchemaVersion": SCALARS, "Results": st.lists(shaped(SCAN_KEYS), max_size=3)})
+GRYPE = st.fixed_dictionaries({"matches": st.lists(shaped(SCAN_KEYS), max_size=3)})
+SARIF = st.fixed_dictionaries({"version": st.sampled_from(["2.1.0", "2.0"]), "runs": SARIF_RUNS})
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(SCAN_KEYS), shaped(SCAN_KEYS), max_size=4))
+@given(
+    st.sampled_from(["trivy", "grype", "sarif"]).flatmap(
+        lambda k: {"trivy": TRIVY, "grype": GRYPE, "sarif": SARIF}[k]
+    )
+)
 def test_scan_report(doc: dict[str, Any]) -> None:
+    """Each example is shaped like one of the three formats, so it reaches that format's reader."""
+    parses_or_input_error(scan.parse, json.dumps(doc), "r.json")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(SCAN_KEYS), shaped(SCAN_KEYS), max_size=4))
+def test_scan_report_any_keys(doc: dict[str, Any]) -> None:
     parses_or_input_error(scan.parse, json.dumps(doc), "r.json")

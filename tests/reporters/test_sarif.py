@@ -384,13 +384,9 @@ def test_physical_locations_and_anchor(real: Report) -> None:
     for item, f in zip(run["results"], real.findings, strict=True):
         physical = item["locations"][0]["physicalLocation"]
         assert physical["artifactLocation"]["uri"] == "build%20dir/Dockerfile"
-        if f.location.artifact == "image":
-            assert physical["region"]["startLine"] == 1
-            assert item["properties"]["anchored"] is True
-            assert item["properties"]["image"] == real.subject.reference
-        else:
-            assert physical["region"]["startLine"] == (f.location.line or 1)
-            assert "anchored" not in item["properties"]
+        assert f.location.artifact != "image"  # image anchoring: test_anchor_fallback_chain
+        assert physical["region"]["startLine"] == (f.location.line or 1)
+        assert "anchored" not in item["properties"]
         if f.location.pointer:
             assert item["locations"][0]["logicalLocations"][0]["name"] == f.location.pointer
             assert item["properties"]["pointer"] == f.location.pointer
@@ -402,7 +398,10 @@ def test_anchor_fallback_chain() -> None:
     result = failed(info, image_finding)
 
     def anchored(report: Report) -> str:
-        physical = only_run(sarif_of(report))["results"][0]["locations"][0]["physicalLocation"]
+        item = only_run(sarif_of(report))["results"][0]
+        assert item["properties"]["anchored"] is True
+        assert item["properties"]["image"] == report.subject.reference
+        physical = item["locations"][0]["physicalLocation"]
         assert physical["region"] == {"startLine": 1}
         uri: str = physical["artifactLocation"]["uri"]
         return uri

@@ -179,8 +179,11 @@ class Fetcher:
         )
 
     def _clone(self, spec: GitSpec, checkout: Path) -> None:
-        checkout.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".clone-", dir=checkout.parent))
+        try:
+            checkout.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".clone-", dir=checkout.parent))
+        except OSError as exc:
+            raise self._unusable_cache(spec, exc) from None
         try:
             if _COMMIT.match(spec.ref):
                 self._run(["git", "init", "--quiet", str(tmp)], str(spec))
@@ -208,12 +211,18 @@ class Fetcher:
                     ],
                     str(spec),
                 )
-            if checkout.exists():
-                shutil.rmtree(checkout)
-            os.replace(tmp, checkout)
+            try:
+                if checkout.exists():
+                    shutil.rmtree(checkout)
+                os.replace(tmp, checkout)
+            except OSError as exc:
+                raise self._unusable_cache(spec, exc) from None
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+
+    def _unusable_cache(self, spec: GitSpec, exc: OSError) -> PolicyError:
+        return PolicyError(f"{spec}: cannot use the policy cache {self.cache_dir}: {exc.strerror or exc}")
 
     def _run(self, args: list[str], what: str) -> str:
         env = {**self.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
@@ -257,11 +266,16 @@ def _check_pin(spec: str, data: bytes, pin: str) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """The whole file or nothing: a temp file next to it, then rename (removed on failure)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)  # no half-written file left in the cache
+        raise
 
 
 def _short(exc: BaseException) -> str:

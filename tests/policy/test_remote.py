@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.errors import PolicyError
+from gatekeeper import cli
+from gatekeeper.errors import ExitCode, PolicyError
 from gatekeeper.findings import Severity
 from gatekeeper.policy.loader import load_policy
 from gatekeeper.policy.remote import Fetcher, parse_git
@@ -177,3 +178,51 @@ def test_remote_policy_validated_with_its_origin(tmp_path: Path, http_server: Se
         PolicyError, match=rf"^{http_server.url}bad.yaml:3:3: rules.runs-as-rot: unknown rule"
     ):
         load_policy([team(tmp_path, f"{http_server.url}bad.yaml")], RULES, fetcher=fetcher(tmp_path))
+
+
+def test_git_policy_cache_that_is_a_file_is_a_policy_error(
+    tmp_path: Path, policy_repo: PolicyRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "cache-file"
+    blocker.write_text("not a directory\n")
+    spec = f"{policy_repo.file_url}@v1#base.yaml"
+    policy = team(tmp_path, spec)
+    assert cli.main(["policy", "validate", policy, "--policy-cache", str(blocker)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err == (
+        f"gatekeeper: error: {spec}: cannot use the policy cache {blocker}: Not a directory, "
+        "and there is no cached copy\n"
+    )
+
+
+def test_git_clone_that_cannot_be_put_in_the_cache(
+    tmp_path: Path, policy_repo: PolicyRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("gatekeeper.policy.remote.os.replace", refuse)
+    with pytest.raises(PolicyError) as info:
+        load_policy([f"{policy_repo.file_url}@v1#base.yaml"], RULES, fetcher=fetcher(tmp_path))
+    assert str(info.value) == (
+        f"{policy_repo.file_url}@v1#base.yaml: cannot use the policy cache {tmp_path / 'cache'}: "
+        "Permission denied, and there is no cached copy"
+    )
+    assert [p.name for p in (tmp_path / "cache" / "git").iterdir()] == []  # the clone was removed
+
+
+def test_https_cache_write_failure_leaves_no_temp_file(
+    tmp_path: Path, http_server: Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (http_server.root / "org.yaml").write_text(BASE_V1)
+
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("gatekeeper.policy.remote.os.replace", full)
+    with caplog.at_level(logging.WARNING, logger="gatekeeper"):
+        policy = load_policy([team(tmp_path, f"{http_server.url}org.yaml")], RULES, fetcher=fetcher(tmp_path))
+    assert policy.fail_on is Severity.HIGH
+    assert f"cannot cache {http_server.url}org.yaml in " in caplog.text
+    assert "No space left on device" in caplog.text
+    assert list((tmp_path / "cache" / "https").iterdir()) == []

@@ -175,7 +175,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _policy_specs(args: argparse.Namespace) -> list[str]:
     """The --policy options; else ./.gatekeeper.yaml when there is one (else builtin:default)."""
-    return list(args.policy) or ([REPO_POLICY] if Path(REPO_POLICY).is_file() else [])
+    # lexists: a dangling link or a directory named so is an error the loader reports, not a
+    # reason to fall back to the built-in policy without a word
+    return list(args.policy) or ([REPO_POLICY] if os.path.lexists(REPO_POLICY) else [])
 
 
 def _severity(text: str) -> Severity:
@@ -471,6 +473,12 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     if not (dockerfiles or composes or manifests):
         sys.stdout.write("gatekeeper lint: no Dockerfile, compose file or manifest to judge\n")
         return ExitCode.OK
+    if len(dockerfiles) > 1 and args.format not in ("console", "markdown", "github"):
+        # one document per Dockerfile: concatenated JSON, SARIF, XML or HTML would be invalid
+        raise UsageError(
+            f"lint --format {args.format} judges one Dockerfile at a time ({len(dockerfiles)} given); "
+            "run it once per Dockerfile, or use --format console"
+        )
     policies = _policy_specs(args)
     worst = int(ExitCode.OK)
     runs: list[str | None] = list(dockerfiles) or [None]

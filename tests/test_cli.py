@@ -173,6 +173,21 @@ def test_a_reader_that_goes_away_does_not_change_the_verdict(root: str, tmp_path
     assert b"Traceback" not in err
 
 
+@pytest.mark.parametrize("kind", ["dangling-link", "directory"])
+def test_a_broken_repo_policy_is_an_error_not_the_builtin_one(
+    good: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """./.gatekeeper.yaml that cannot be read must not silently become builtin:default."""
+    here = tmp_path / "work" / ".gatekeeper.yaml"
+    if kind == "dangling-link":
+        here.symlink_to(tmp_path / "missing.yaml")
+    else:
+        here.mkdir()
+    assert run("check", good) == ExitCode.USAGE
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("gatekeeper: error: .gatekeeper.yaml: ")
+
+
 def test_reports_written_also_when_gate_fails(root: str, tmp_path: Path) -> None:
     out = tmp_path / "reports" / "gk.json"
     txt = tmp_path / "console.txt"

@@ -43,7 +43,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def lint(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict[str, Any]], str]:
     code = cli.main(["lint", "--format", "json", *argv])
     out, err = capsys.readouterr()
-    reports = [json.loads(chunk) for chunk in re.split(r"(?<=\})\n(?=\{)", out.strip()) if chunk.strip()]
+    reports = [json.loads(out)] if out.strip() else []
     return code, reports, err
 
 
@@ -58,11 +58,27 @@ def test_defaults_to_the_dockerfile_here(repo: Path, capsys: pytest.CaptureFixtu
 
 
 def test_one_run_per_dockerfile_worst_exit_wins(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, reports, _ = lint(capsys, "Dockerfile", "bad/Dockerfile")
+    assert cli.main(["lint", "Dockerfile", "bad/Dockerfile", "--color", "never"]) == ExitCode.GATE_FAILED
+    out = capsys.readouterr().out
+    assert out.count("✓ READY for production") == 1
+    assert out.count("✗ NOT READY for production") == 1
+    code, [good], _ = lint(capsys, "Dockerfile")
+    assert code == ExitCode.OK
+    assert failed(good) == set()
+    code, [bad], _ = lint(capsys, "bad/Dockerfile")
     assert code == ExitCode.GATE_FAILED
-    assert len(reports) == 2
-    assert failed(reports[0]) == set()
-    assert {"runs-as-root", "healthcheck-missing", "dockerignore"} <= failed(reports[1])
+    assert {"runs-as-root", "healthcheck-missing", "dockerignore"} <= failed(bad)
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "junit", "gitlab", "html"])
+def test_one_document_formats_take_one_dockerfile(
+    repo: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """Two reports concatenated on stdout would be invalid JSON, SARIF or XML: a usage error."""
+    assert cli.main(["lint", "Dockerfile", "bad/Dockerfile", "--format", fmt]) == ExitCode.USAGE
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"lint --format {fmt} judges one Dockerfile at a time (2 given)" in err
 
 
 def test_compose_file_alone_judges_resource_limits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

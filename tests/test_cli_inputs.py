@@ -143,3 +143,8 @@ def test_broken_scan_report_exit_3(
     report.write_text(text)
     assert run("check", good, "--scan-report", str(report)) == ExitCode.INPUT
     assert one_error(capsys) == f"{report}: {message}"
+
+
+def test_endless_policy_file_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("policy", "validate", "/dev/zero") == ExitCode.USAGE
+    assert one_error(capsys) == "/dev/zero: a policy file larger than 4 MiB is not plausible"

@@ -27,7 +27,13 @@ from gatekeeper.errors import PolicyError
 from gatekeeper.findings import Severity
 from gatekeeper.policy.merge import merge
 from gatekeeper.policy.model import Policy, PolicySource, RuleSetting, Waiver
-from gatekeeper.policy.remote import Fetcher, default_cache_dir, is_remote, resolve_relative
+from gatekeeper.policy.remote import (
+    Fetcher,
+    default_cache_dir,
+    is_remote,
+    read_policy_file,
+    resolve_relative,
+)
 from gatekeeper.rule import OptionError, Rule
 from gatekeeper.units import parse_duration, parse_size
 
@@ -258,7 +264,7 @@ class _Resolver:
             os.path.normpath(spec if parent_dir is None or os.path.isabs(spec) else parent_dir / spec)
         )
         try:
-            raw = path.read_bytes()
+            raw = read_policy_file(path, str(path))
         except FileNotFoundError:
             raise PolicyError(f"{path}: policy file not found") from None
         except IsADirectoryError:

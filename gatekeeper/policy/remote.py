@@ -32,6 +32,8 @@ log = logging.getLogger("gatekeeper")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 TIMEOUT = 60.0
+MAX_POLICY_SIZE = 4 << 20
+"""Policy files larger than this (4 MiB) are refused before they are read in full."""
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,8 @@ class Fetcher:
             session.close()
         if response.status_code != 200:
             raise PolicyError(f"cannot fetch {url}: HTTP {response.status_code}")
-        if len(response.content) > 4 << 20:
-            raise PolicyError(f"{url}: a policy file larger than 4 MiB is not plausible")
+        if len(response.content) > MAX_POLICY_SIZE:
+            raise PolicyError(f"{url}: {_TOO_LARGE}")
         return response.content
 
     # ------------------------------------------------------------------ git
@@ -175,7 +177,9 @@ class Fetcher:
         commit = self._run(["git", "-C", str(checkout), "rev-parse", "HEAD"], str(spec)).strip()
         note = " (cached copy)" if cached else ""
         return Fetched(
-            target.read_bytes(), str(spec), f"{spec.url}@{spec.ref or 'HEAD'} ({commit[:12]}){note}"
+            read_policy_file(target, str(spec)),
+            str(spec),
+            f"{spec.url}@{spec.ref or 'HEAD'} ({commit[:12]}){note}",
         )
 
     def _clone(self, spec: GitSpec, checkout: Path) -> None:
@@ -254,6 +258,21 @@ def default_cache_dir(environ: Mapping[str, str]) -> Path:
         environ.get("HOME") or os.path.expanduser("~"), ".cache"
     )
     return Path(base) / "gatekeeper" / "policies"
+
+
+_TOO_LARGE = "a policy file larger than 4 MiB is not plausible"
+
+
+def read_policy_file(path: Path, what: str) -> bytes:
+    """A policy file's bytes, reading at most MAX_POLICY_SIZE + 1 (`/dev/zero` ends, too).
+
+    Raises PolicyError for a larger file, OSError when it cannot be read.
+    """
+    with path.open("rb") as handle:
+        data = handle.read(MAX_POLICY_SIZE + 1)
+    if len(data) > MAX_POLICY_SIZE:
+        raise PolicyError(f"{what}: {_TOO_LARGE}")
+    return data
 
 
 def _sha256(data: bytes) -> str:

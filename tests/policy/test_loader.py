@@ -156,3 +156,17 @@ def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "bin.yaml"
     path.write_bytes(b"version: 1\n\xff\xfe\n")
     assert "not UTF-8" in error_of(str(path))
+
+
+def test_policy_file_larger_than_4_mib(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as handle:  # sparse: 4 MiB + 1 of NUL bytes
+        handle.truncate((4 << 20) + 1)
+    assert error_of(str(big)) == f"{big}: a policy file larger than 4 MiB is not plausible"
+    with big.open("r+b") as handle:  # exactly 4 MiB is read (and then is not YAML)
+        handle.truncate(4 << 20)
+    assert error_of(str(big)).startswith(f"{big}: invalid YAML: unacceptable character #x0000")
+
+
+def test_policy_from_dev_zero_is_refused() -> None:
+    assert error_of("/dev/zero") == "/dev/zero: a policy file larger than 4 MiB is not plausible"

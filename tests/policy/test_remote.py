@@ -14,7 +14,7 @@ from gatekeeper.findings import Severity
 from gatekeeper.policy.loader import load_policy
 from gatekeeper.policy.remote import Fetcher, parse_git
 from gatekeeper.rules import all_rules
-from tests.policy.conftest import BASE_V1, BASE_V2, PolicyRepo, Server, Tls
+from tests.policy.conftest import BASE_V1, BASE_V2, PolicyRepo, Server, Tls, git
 
 RULES = all_rules()
 
@@ -226,3 +226,17 @@ def test_https_cache_write_failure_leaves_no_temp_file(
     assert f"cannot cache {http_server.url}org.yaml in " in caplog.text
     assert "No space left on device" in caplog.text
     assert list((tmp_path / "cache" / "https").iterdir()) == []
+
+
+def test_git_policy_file_larger_than_4_mib(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    work.mkdir()
+    git("init", "--quiet", "--initial-branch=main", cwd=work)
+    with (work / "big.yaml").open("wb") as handle:
+        handle.truncate((4 << 20) + 1)
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "big", cwd=work)
+    spec = f"git+file://{work}@main#big.yaml"
+    with pytest.raises(PolicyError) as info:
+        load_policy([spec], RULES, fetcher=fetcher(tmp_path))
+    assert str(info.value) == f"{spec}: a policy file larger than 4 MiB is not plausible"

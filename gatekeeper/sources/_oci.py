@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,8 @@ MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 MAX_JSON = 32 << 20
 """The largest JSON document (index, manifest, config) any source reads."""
+DIGEST_RE = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+"""`algorithm:encoded`, the OCI image-spec digest grammar (any algorithm)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +225,11 @@ def parse_config(raw: bytes, what: str = "image config") -> ParsedConfig:
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
         raise BadArchive(f"{what}: no rootfs.diff_ids")
+    for i, value in enumerate(diff_ids):
+        # A diff_id that is not a digest would silently skip the layer check in verify(); other
+        # algorithms than sha256 pass here and stay unverified.
+        if not DIGEST_RE.fullmatch(value):
+            raise BadArchive(f"{what}: rootfs.diff_ids[{i}] is not a digest: {value!r}")
     history = _history(doc.get("history"), len(diff_ids))
     platform = Platform(
         _str(doc.get("os")) or "linux", _str(doc.get("architecture")), _str(doc.get("variant"))

@@ -48,6 +48,7 @@ from gatekeeper.facts.needs import NOTHING, ContentWanted, Request
 from gatekeeper.sources import ImageRef, SourceOptions
 from gatekeeper.sources._oci import (
     ACCEPT,
+    DIGEST_RE,
     DOCKER_SCHEMA1,
     INDEX_TYPES,
     MANIFEST_TYPES,
@@ -96,7 +97,6 @@ CLIENT_ID = "gatekeeper"
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _REPOSITORY_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
-_DIGEST_RE = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 _HEX_DIGEST_RE = re.compile(r"(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})")
 _LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?")
@@ -139,7 +139,7 @@ def parse_registry_reference(text: str) -> RegistryRef:
     """`alpine` -> docker.io/library/alpine:latest; bad syntax raises UsageError."""
     bad = f"invalid registry reference {text!r}"
     rest, at, digest = text.partition("@")
-    if at and not (_DIGEST_RE.fullmatch(digest) and _digest_length_ok(digest)):
+    if at and not (DIGEST_RE.fullmatch(digest) and _digest_length_ok(digest)):
         raise UsageError(f"{bad}: {digest!r} is not a digest (sha256:<64 hex>)")
     first, slash, remainder = rest.partition("/")
     if slash and _is_domain(first):

@@ -683,6 +683,40 @@ def test_config_stored_as_a_link_is_read_through_it(legacy: Path, how: str) -> N
     assert without_reference(facts) == without_reference(expected)
 
 
+def _with_diff_id(path: Path, index: int, value: str) -> None:
+    """Rewrite the config (under a name that is not its digest) with one diff_id replaced."""
+    config = json.loads(IMAGE.config_json(DIFF_IDS))
+    config["rootfs"]["diff_ids"][index] = value
+    old_name = manifest_of(path)[0]["Config"]
+    _edit_manifest(path, Config="edited.json")
+    rewrite(path, {old_name: None, "edited.json": json.dumps(config).encode()})
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["junk", "", "sha256", ":" + "a" * 64, "sha256:", "SHA256:" + "a" * 64, "sha256:a\n", "sha256 :a"],
+)
+@pytest.mark.parametrize("how", ["plain", "gzip"])
+def test_diff_id_that_is_not_a_digest(legacy: Path, value: str, how: str) -> None:
+    _with_diff_id(legacy, 1, value)
+    path = compressed_copy(legacy, "gzip") if how == "gzip" else legacy
+    with pytest.raises(BadArchive) as caught:
+        read(path, CONFIG_ONLY)
+    assert type(caught.value) is BadArchive
+    assert str(caught.value) == (
+        f"docker-archive:{path}: config: rootfs.diff_ids[1] is not a digest: {value!r}"
+    )
+
+
+def test_diff_id_of_another_algorithm_is_accepted_unverified(legacy: Path) -> None:
+    expected = read(legacy)
+    other = "sha512:" + "0" * 128  # not the layer's hash: other algorithms are not verified
+    _with_diff_id(legacy, 1, other)
+    facts = read(legacy)
+    assert [layer.diff_id for layer in facts.layers] == [DIFF_IDS[0], other, DIFF_IDS[2]]
+    assert facts.files == expected.files
+
+
 def test_gzip_archive_of_several_members(legacy: Path, tmp_path: Path) -> None:
     """Concatenated gzip members (bgzip, `cat a.gz b.gz`): gzip -d and docker load read them."""
     raw = legacy.read_bytes()

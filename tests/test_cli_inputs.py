@@ -148,3 +148,15 @@ def test_broken_scan_report_exit_3(
 def test_endless_policy_file_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run("policy", "validate", "/dev/zero") == ExitCode.USAGE
     assert one_error(capsys) == "/dev/zero: a policy file larger than 4 MiB is not plausible"
+
+
+def test_runtime_timeout_zero_is_rejected_by_validate_and_check_alike(
+    good: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\nruntime:\n  enabled: true\n  timeout: 0s\n")
+    expected = f"{policy}:4:12: runtime.timeout: must be positive, got '0s' (write e.g. 60s)"
+    assert run("policy", "validate", str(policy)) == ExitCode.USAGE
+    assert one_error(capsys) == expected
+    assert run("check", good, "--policy", str(policy)) == ExitCode.USAGE
+    assert one_error(capsys) == expected

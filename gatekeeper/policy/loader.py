@@ -164,13 +164,21 @@ class _Normalizer:
         return rules
 
     def runtime(self, section: Mapping[str, Any]) -> dict[str, Any]:
-        """The `runtime:` section: durations and sizes must parse (errors name file and line)."""
+        """The `runtime:` section: durations and sizes must parse, the timeout be above zero.
+
+        Checked here, where errors name file and line, so `policy validate` rejects what
+        `check --run` would (runtime.run_options) instead of leaving it to the run.
+        """
         for key, parse in (("timeout", parse_duration), ("observe", parse_duration), ("memory", parse_size)):
             if key in section:
                 try:
-                    parse(section[key])
+                    value = parse(section[key])
                 except ValueError as exc:
                     raise self.doc.error(["runtime", key], str(exc)) from None
+                if key == "timeout" and value <= 0:
+                    raise self.doc.error(
+                        ["runtime", key], f"must be positive, got {section[key]!r} (write e.g. 60s)"
+                    )
         for key in section:
             self.origins[f"runtime.{key}"] = self.doc.where(["runtime", key])
         return dict(section)

@@ -170,3 +170,24 @@ def test_policy_file_larger_than_4_mib(tmp_path: Path) -> None:
 
 def test_policy_from_dev_zero_is_refused() -> None:
     assert error_of("/dev/zero") == "/dev/zero: a policy file larger than 4 MiB is not plausible"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "runtime.timeout: must be positive, got 0 (write e.g. 60s)"),
+        ("0s", "runtime.timeout: must be positive, got '0s' (write e.g. 60s)"),
+        ("0.0", "runtime.timeout: must be positive, got 0.0 (write e.g. 60s)"),
+        ("-5", "runtime.timeout: duration -5 is negative"),
+        ("-1s", "runtime.timeout: '-1s' is not a duration (examples: 30s, 1m30s, 250ms)"),
+        (".inf", "runtime.timeout: duration inf is too large"),
+    ],
+)
+def test_runtime_timeout_must_be_positive(tmp_path: Path, value: str, message: str) -> None:
+    path = write(tmp_path, "p.yaml", f"version: 1\nruntime:\n  enabled: false\n  timeout: {value}\n")
+    assert error_of(path) == f"{path}:4:12: {message}"
+
+
+def test_runtime_zero_observe_and_memory_are_allowed(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nruntime:\n  timeout: 1ms\n  observe: 0\n  memory: 0\n")
+    assert load_policy([path], RULES).runtime == {"timeout": "1ms", "observe": 0, "memory": 0}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fnmatch
+import functools
 import hashlib
 import json
 import os
@@ -97,9 +98,14 @@ def _parse(origin: str, path: Path | None, raw: bytes, resolved: str) -> _Doc:
     return doc
 
 
+@functools.cache
+def _validator() -> jsonschema.Draft7Validator:
+    """The policy schema's validator: built once per process (schema.json is read once)."""
+    return jsonschema.Draft7Validator(schema())
+
+
 def _validate(doc: _Doc) -> None:
-    validator = jsonschema.Draft7Validator(schema())
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: list(e.absolute_path))
+    errors = sorted(_validator().iter_errors(doc.data), key=lambda e: list(e.absolute_path))
     if not errors:
         return
     error = jsonschema.exceptions.best_match(errors)
@@ -243,17 +249,54 @@ def _severity(setting: Mapping[str, Any], rule: Rule[Any]) -> Severity:
     return Severity.parse(value) if value else rule.severity
 
 
+@dataclass
+class _Documents:
+    """The policy files one load_policy has read: each is read (or fetched) and validated once,
+    also when the profile pass resolves everything again or two files extend the same one."""
+
+    read: dict[str, _Doc] = field(default_factory=dict)
+    """Where the file is (builtin:NAME, the remote spec, the normalised path) -> the file."""
+    valid: set[int] = field(default_factory=set)
+    """id() of the documents in `read` that passed the schema."""
+
+    def validate(self, doc: _Doc) -> None:
+        if id(doc) not in self.valid:
+            _validate(doc)
+            self.valid.add(id(doc))
+
+
 class _Resolver:
-    def __init__(self, catalogue: Sequence[Rule[Any]], fetcher: Fetcher | None, profile: str = "") -> None:
+    def __init__(
+        self,
+        catalogue: Sequence[Rule[Any]],
+        fetcher: Fetcher | None,
+        profile: str = "",
+        documents: _Documents | None = None,
+    ) -> None:
         self.catalogue = catalogue
         self.by_id = {r.id: r for r in catalogue}
         self.fetcher = fetcher
         self.profile = profile
         """The profile to apply where it is defined (so files extending it can still override it)."""
+        self.documents = documents if documents is not None else _Documents()
         self.sources: list[PolicySource] = []
         self.origins: dict[str, str] = {}
 
     def read(self, spec: str, parent: str | None, parent_dir: Path | None) -> _Doc:
+        if not spec.startswith(BUILTIN):
+            if parent is not None and is_remote(parent) and not is_remote(spec):
+                spec = resolve_relative(spec, parent)
+            if not is_remote(spec):
+                spec = os.path.normpath(
+                    spec if parent_dir is None or os.path.isabs(spec) else parent_dir / spec
+                )
+        doc = self.documents.read.get(spec)
+        if doc is None:
+            doc = self.documents.read[spec] = self._read(spec)
+        return doc
+
+    def _read(self, spec: str) -> _Doc:
+        """One policy file; `spec` is builtin:NAME, a remote spec or a normalised local path."""
         if spec.startswith(BUILTIN):
             name = spec[len(BUILTIN) :]
             path = builtin_dir() / f"{name}.yaml"
@@ -261,16 +304,12 @@ class _Resolver:
                 known = ", ".join(BUILTIN + n for n in builtin_names())
                 raise PolicyError(f"unknown built-in policy {spec!r} (built-in: {known})")
             return _parse(spec, None, path.read_bytes(), spec)
-        if parent is not None and is_remote(parent) and not is_remote(spec):
-            spec = resolve_relative(spec, parent)
         if is_remote(spec):
             if self.fetcher is None:
                 raise PolicyError(f"{spec}: remote policies need a cache directory")
             fetched = self.fetcher.fetch(spec)
             return _parse(fetched.origin, None, fetched.data, fetched.resolved)
-        path = Path(
-            os.path.normpath(spec if parent_dir is None or os.path.isabs(spec) else parent_dir / spec)
-        )
+        path = Path(spec)
         try:
             raw = read_policy_file(path, str(path))
         except FileNotFoundError:
@@ -288,7 +327,7 @@ class _Resolver:
             raise PolicyError("policy extends itself: " + " -> ".join([*chain, key]))
         if len(chain) >= MAX_DEPTH:
             raise PolicyError(f"{doc.origin}: `extends` is nested more than {MAX_DEPTH} levels deep")
-        _validate(doc)
+        self.documents.validate(doc)
         state = _State()
         here = doc.path.parent if doc.path is not None else None
         for parent_spec in _extends(doc):
@@ -413,18 +452,23 @@ def load_policy(
     specs = list(specs) or [BUILTIN + "default"]
     if fetcher is None:
         fetcher = Fetcher(default_cache_dir(os.environ), os.environ)
-    resolver, state = _resolve(specs, catalogue, fetcher, "")
+    documents = _Documents()
+    resolver, state = _resolve(specs, catalogue, fetcher, "", documents)
     chosen = select_profile(state.doc, image_names, profile)
     if chosen:  # again, applying the profile in each file that defines it, under what extends it
-        resolver, state = _resolve(specs, catalogue, fetcher, chosen)
+        resolver, state = _resolve(specs, catalogue, fetcher, chosen, documents)
     return _build(state.doc, specs, resolver, state, chosen)
 
 
 def _resolve(
-    specs: Sequence[str], catalogue: Sequence[Rule[Any]], fetcher: Fetcher, profile: str
+    specs: Sequence[str],
+    catalogue: Sequence[Rule[Any]],
+    fetcher: Fetcher,
+    profile: str,
+    documents: _Documents,
 ) -> tuple[_Resolver, _State]:
     """Several --policy files layer like `extends`: each later one on top, locks holding."""
-    resolver = _Resolver(catalogue, fetcher, profile)
+    resolver = _Resolver(catalogue, fetcher, profile, documents)
     state = _State()
     for spec in specs:
         upper = resolver.load(spec, None, None, ())

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 
 from gatekeeper import cli
 from gatekeeper.errors import ExitCode, PolicyError
 from gatekeeper.findings import Severity
+from gatekeeper.policy import loader, remote
 from gatekeeper.policy.loader import load_policy
 from gatekeeper.policy.remote import Fetcher, parse_git
 from gatekeeper.rules import all_rules
@@ -240,3 +243,60 @@ def test_git_policy_file_larger_than_4_mib(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy([spec], RULES, fetcher=fetcher(tmp_path))
     assert str(info.value) == f"{spec}: a policy file larger than 4 MiB is not plausible"
+
+
+def test_profile_pass_reads_and_fetches_each_policy_once(
+    tmp_path: Path, policy_repo: PolicyRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote_spec = f"{policy_repo.file_url}@v1#base.yaml"
+    profiles = "profiles:\n  prod:\n    match: ['registry.example.com/app:*']\n    fail_on: critical\n"
+    local = team(tmp_path, remote_spec, profiles)
+    sibling = tmp_path / "other.yaml"
+    sibling.write_text(f"version: 1\nextends: [{remote_spec!r}, team.yaml]\n")  # the git file twice
+    fetched: list[str] = []
+    read: list[str] = []
+    validated: list[str] = []
+    real_fetch = Fetcher.fetch
+    real_read = remote.read_policy_file
+    real_validate = loader._validate
+
+    def count_fetch(self: Fetcher, spec: str) -> remote.Fetched:
+        fetched.append(spec)
+        return real_fetch(self, spec)
+
+    def count_read(path: Path, what: str) -> bytes:
+        read.append(what)
+        return real_read(path, what)
+
+    def count_validate(doc: Any) -> None:
+        validated.append(doc.origin)
+        real_validate(doc)
+
+    monkeypatch.setattr(Fetcher, "fetch", count_fetch)
+    monkeypatch.setattr("gatekeeper.policy.loader.read_policy_file", count_read)
+    monkeypatch.setattr(loader, "_validate", count_validate)
+    policy = load_policy(
+        [str(sibling)], RULES, image_names=["registry.example.com/app:1.2"], fetcher=fetcher(tmp_path)
+    )
+    assert (policy.profile, policy.fail_on) == ("prod", Severity.CRITICAL)
+    assert fetched == [remote_spec]
+    assert read == [str(sibling), local]
+    assert sorted(validated) == sorted(["builtin:default", remote_spec, local, str(sibling)])
+
+
+def test_policy_schema_validator_is_built_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[object] = []
+    real = jsonschema.Draft7Validator
+
+    def counting(schema: Any) -> jsonschema.Draft7Validator:
+        built.append(schema)
+        return real(schema)
+
+    loader._validator.cache_clear()
+    monkeypatch.setattr(jsonschema, "Draft7Validator", counting)
+    try:
+        for _ in range(2):
+            load_policy([team(tmp_path, "builtin:strict")], RULES, fetcher=fetcher(tmp_path))
+    finally:
+        loader._validator.cache_clear()
+    assert len(built) == 1

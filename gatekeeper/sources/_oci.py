@@ -22,7 +22,7 @@ from gatekeeper.facts.image import (
     Layer,
     Platform,
 )
-from gatekeeper.sources import platform_matches
+from gatekeeper.sources import SourceOptions, check_platform, platform_matches
 from gatekeeper.sources.layers import LayerScan
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -262,6 +262,20 @@ def _history(value: Any, layer_count: int) -> tuple[HistoryEntry, ...]:
     return tuple(entries)
 
 
+def image_config(
+    raw: bytes, what: str, *, layers: int, listed_in: str, options: SourceOptions
+) -> ParsedConfig:
+    """The config of the chosen image, checked before any layer is read: one diff_id per layer
+    the manifest lists, and the platform the user named (--platform), if any."""
+    parsed = parse_config(raw, f"{what}: config")
+    if layers != len(parsed.diff_ids):
+        raise BadArchive(
+            f"{what}: {listed_in} lists {layers} layers, config has {len(parsed.diff_ids)} diff_ids"
+        )
+    check_platform(parsed.platform, options, what)
+    return parsed
+
+
 def layer_commands(history: Sequence[HistoryEntry], count: int) -> list[str]:
     commands = [""] * count
     for entry in history:
@@ -286,10 +300,6 @@ def assemble(
 ) -> ImageFacts:
     """Put the pieces together; `descriptors` come from a manifest, `scans` from a layer pass."""
     count = len(parsed.diff_ids)
-    if descriptors is not None and len(descriptors) != count:
-        raise BadArchive(
-            f"{reference}: manifest lists {len(descriptors)} layers, config has {count} diff_ids"
-        )
     commands = layer_commands(parsed.history, count)
     layers = []
     for i, diff_id in enumerate(parsed.diff_ids):

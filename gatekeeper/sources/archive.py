@@ -26,7 +26,7 @@ from gatekeeper.sources._oci import (
     ParsedConfig,
     assemble,
     check_digest,
-    parse_config,
+    image_config,
     parse_json,
     sha256,
 )
@@ -121,15 +121,13 @@ def _config_digest(name: str, raw: bytes, what: str) -> str:
     return sha256(raw)
 
 
-def _config(entry: ManifestEntry, config_raw: bytes, what: str) -> tuple[str, ParsedConfig]:
-    """The config digest (checked where the name is content-addressed) and the parsed config."""
+def _config(
+    entry: ManifestEntry, config_raw: bytes, what: str, options: SourceOptions
+) -> tuple[str, ParsedConfig]:
+    """The config digest (checked where the name is content-addressed) and the checked config."""
     config_digest = _config_digest(entry.config, config_raw, what)
-    parsed = parse_config(config_raw, f"{what}: config")
-    if len(entry.layers) != len(parsed.diff_ids):
-        raise BadArchive(
-            f"{what}: manifest.json lists {len(entry.layers)} layers, "
-            f"config has {len(parsed.diff_ids)} diff_ids"
-        )
+    layers = len(entry.layers)
+    parsed = image_config(config_raw, what, layers=layers, listed_in="manifest.json", options=options)
     return config_digest, parsed
 
 
@@ -181,7 +179,9 @@ def open_docker_archive(
             # zlib directly, not tarfile's gzip: it reads concatenated members (as gzip -d and
             # docker load do), which tarfile's stream mode stops at.
             try:
-                return read_save_stream(GzipReader(handle), ref, request, source="docker-archive")
+                return read_save_stream(
+                    GzipReader(handle), ref, request, source="docker-archive", options=options
+                )
             except zlib.error as exc:
                 raise BadArchive(f"{what}: cannot decompress (gzip): {exc}") from exc
         if compression == "zstd":  # tarfile cannot read zstd itself (before Python 3.14)
@@ -189,7 +189,7 @@ def open_docker_archive(
 
             try:
                 unzstd = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True)
-                return read_save_stream(unzstd, ref, request, source="docker-archive")
+                return read_save_stream(unzstd, ref, request, source="docker-archive", options=options)
             except zstandard.ZstdError as exc:
                 raise BadArchive(f"{what}: cannot decompress (zstd): {exc}") from exc
         try:
@@ -197,7 +197,7 @@ def open_docker_archive(
             members = {m.name.removeprefix("./"): m for m in tar.getmembers()}
         except TAR_ERRORS as exc:
             raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
-        return _read_seekable(handle.fileno(), tar, members, ref, request, defer)
+        return _read_seekable(handle.fileno(), tar, members, ref, request, options, defer)
 
 
 def _read_seekable(
@@ -206,6 +206,7 @@ def _read_seekable(
     members: dict[str, tarfile.TarInfo],
     ref: ImageRef,
     request: Request,
+    options: SourceOptions,
     defer: ExitStack | None,
 ) -> ImageFacts:
     what = str(ref)
@@ -225,7 +226,7 @@ def _read_seekable(
     if "manifest.json" not in members:
         raise BadArchive(f"{what}: manifest.json is missing (not a docker save archive?)")
     entry = select_entry(read("manifest.json"), ref.selector, what)
-    config_digest, parsed = _config(entry, read(entry.config), what)
+    config_digest, parsed = _config(entry, read(entry.config), what, options)
     scans = None
     if request.sizes:
         scans = _scan_seekable(fd, tar, members, entry, parsed.diff_ids, request, what, defer)
@@ -310,7 +311,9 @@ class _Prefixed:
         return self._rest.read(size)
 
 
-def read_save_stream(stream: Readable, ref: ImageRef, request: Request, *, source: str) -> ImageFacts:
+def read_save_stream(
+    stream: Readable, ref: ImageRef, request: Request, *, source: str, options: SourceOptions
+) -> ImageFacts:
     """One forward pass over a `docker save` stream (maybe gzip-compressed)."""
     what = str(ref)
     jsons: dict[str, bytes] = {}
@@ -349,7 +352,7 @@ def read_save_stream(stream: Readable, ref: ImageRef, request: Request, *, sourc
     config_raw = jsons.get(aliases.get(entry.config, entry.config))
     if config_raw is None:
         raise BadArchive(f"{what}: config {entry.config} is missing")
-    config_digest, parsed = _config(entry, config_raw, what)
+    config_digest, parsed = _config(entry, config_raw, what, options)
 
     def scan_of(name: str) -> LayerScan:
         seen = set()

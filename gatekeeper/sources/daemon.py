@@ -364,7 +364,7 @@ def open_daemon(ref: ImageRef, request: Request, options: SourceOptions) -> Imag
         digest = _digest(inspect)
         repo_tags = _strings(inspect.get("RepoTags"))
         if request.filesystem:
-            facts = _from_export(client, image_id, ref, request, errors)
+            facts = _from_export(client, image_id, ref, request, options, errors)
         else:
             try:
                 history: list[dict[str, Any]] = client.api.history(image_id)
@@ -374,7 +374,7 @@ def open_daemon(ref: ImageRef, request: Request, options: SourceOptions) -> Imag
             if request.sizes and any(layer.size is None for layer in facts.layers):
                 # The history does not account for every layer (no history at all, say):
                 # only the layers themselves can tell their sizes.
-                facts = _from_export(client, image_id, ref, request, errors)
+                facts = _from_export(client, image_id, ref, request, options, errors)
         return dataclasses.replace(facts, digest=digest, repo_tags=repo_tags)
     finally:
         with contextlib.suppress(Exception):  # closing the pool must not hide the outcome
@@ -389,7 +389,9 @@ def _platform(inspect: dict[str, Any]) -> Platform:
     )
 
 
-def _from_export(client: Any, image_id: str, ref: ImageRef, request: Request, errors: _Errors) -> ImageFacts:
+def _from_export(
+    client: Any, image_id: str, ref: ImageRef, request: Request, options: SourceOptions, errors: _Errors
+) -> ImageFacts:
     from gatekeeper.sources.archive import read_save_stream
 
     try:
@@ -399,7 +401,7 @@ def _from_export(client: Any, image_id: str, ref: ImageRef, request: Request, er
         raise errors.translate(exc, "export the image") from None
     stream = _ChunkReader(iter(chunks), errors)
     try:
-        return read_save_stream(stream, ref, request, source="docker-daemon")
+        return read_save_stream(stream, ref, request, source="docker-daemon", options=options)
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:

@@ -18,9 +18,9 @@ from gatekeeper.sources._oci import (
     Descriptor,
     assemble,
     check_digest,
+    image_config,
     is_attestation,
     load_json,
-    parse_config,
     parse_index,
     parse_manifest,
     select_platform,
@@ -155,12 +155,9 @@ def _read(store: _Store, ref: ImageRef, request: Request, options: SourceOptions
     raw_manifest = store.blob(desc)
     manifest = parse_manifest(load_json(raw_manifest, f"{what}: manifest"), what, desc.media_type)
     config_raw = store.blob(manifest.config)
-    parsed = parse_config(config_raw, f"{what}: config")
-    if len(manifest.layers) != len(parsed.diff_ids):
-        raise BadArchive(
-            f"{what}: manifest lists {len(manifest.layers)} layers, "
-            f"config has {len(parsed.diff_ids)} diff_ids"
-        )
+    parsed = image_config(
+        config_raw, what, layers=len(manifest.layers), listed_in="manifest", options=options
+    )
     scans: list[LayerScan] | None = None
     files = None
     if request.sizes:

@@ -60,8 +60,8 @@ from gatekeeper.sources._oci import (
     ParsedConfig,
     assemble,
     check_digest,
+    image_config,
     load_json,
-    parse_config,
     parse_index,
     parse_manifest,
     select_platform,
@@ -894,17 +894,13 @@ def _scan_layers(
     return scans, builder.build() if request.filesystem else None
 
 
-def _read_image(client: RegistryClient, request: Request, platform: Platform) -> ImageFacts:
+def _read_image(client: RegistryClient, request: Request, options: SourceOptions) -> ImageFacts:
     what = client.what
-    digest, manifest, available = _resolve(client, platform)
+    digest, manifest, available = _resolve(client, options.platform)
     if manifest.config.media_type not in CONFIG_TYPES:
         raise SourceError(f"{what}: not a container image (config type {manifest.config.media_type})")
-    parsed = parse_config(client.blob_bytes(manifest.config, "config"), f"{what}: config")
-    if len(manifest.layers) != len(parsed.diff_ids):
-        raise BadArchive(
-            f"{what}: manifest lists {len(manifest.layers)} layers, "
-            f"config has {len(parsed.diff_ids)} diff_ids"
-        )
+    raw = client.blob_bytes(manifest.config, "config")
+    parsed = image_config(raw, what, layers=len(manifest.layers), listed_in="manifest", options=options)
     scans, files = _scan_layers(client, manifest, parsed, request) if request.sizes else (None, None)
     ref = client.ref
     return assemble(
@@ -943,4 +939,4 @@ def open_registry(
     target = parse_registry_reference(ref.target)
     with new_session(options.environ) as session:
         client = RegistryClient(target, options, session, what=str(ref), retry=retry)
-        return _read_image(client, request, options.platform)
+        return _read_image(client, request, options)

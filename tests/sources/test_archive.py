@@ -18,6 +18,7 @@ from gatekeeper.errors import BadArchive, DigestMismatch, ImageNotFound, SourceE
 from gatekeeper.facts.image import FileType, HistoryEntry, ImageFacts, Layer, Platform
 from gatekeeper.facts.needs import ContentWanted, Need, Request
 from gatekeeper.sources import ImageRef, SourceOptions, archive, open_image
+from gatekeeper.sources import archive as archive_module
 from gatekeeper.sources.layers import RangeHasher
 from tests.imagegen import (
     Compression,
@@ -619,11 +620,26 @@ def test_layer_checks_through_a_child_process(
 
 
 @pytest.mark.parametrize("how", ["plain", "gzip"])
-def test_explicit_platform_must_match_the_archive(legacy: Path, how: str) -> None:
+def test_explicit_platform_must_match_the_archive(
+    legacy: Path, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = legacy if how == "plain" else compressed_copy(legacy, "gzip")
     arm = SourceOptions(platform=Platform("linux", "arm64"), platform_requested=True)
+    scanned: list[str] = []
+
+    def spying(real: Any) -> Any:
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            scanned.append("layer")
+            return real(*args, **kwargs)
+
+        return spy
+
+    for name in ("scan_blob", "scan_tar_range"):
+        monkeypatch.setattr(archive_module, name, spying(getattr(archive_module, name)))
     with pytest.raises(SourceError) as caught:
         open_image(archive_ref(path), FILESYSTEM, arm)
+    if how == "plain":  # refused from the config, before any layer was read (a gzip stream
+        assert scanned == []  # holds its layers before its config: it can only refuse after)
     message = f"docker-archive:{path}: the image is for linux/amd64, not linux/arm64 (--platform)"
     assert str(caught.value) == message
     default_only = SourceOptions(platform=Platform("linux", "arm64"))  # not named by the user

@@ -219,7 +219,7 @@ def test_a_broken_export_is_a_source_error_not_a_bad_archive(tmp_path: Path) -> 
     ref = ImageRef("docker-daemon", "app:test")
     stream = _ChunkReader(chunks(), _Errors("app:test", options()))
     with pytest.raises(SourceError, match="app:test: the image export broke off") as caught:
-        read_save_stream(stream, ref, FILES, source="docker-daemon")
+        read_save_stream(stream, ref, FILES, source="docker-daemon", options=options())
     assert not isinstance(caught.value, BadArchive)
 
 
@@ -229,7 +229,9 @@ def test_chunk_reader_reads_across_chunks(tmp_path: Path) -> None:
     data = path.read_bytes()
     pieces = [data[i : i + 1000] for i in range(0, len(data), 1000)]
     stream = _ChunkReader(iter(pieces), _Errors("app:test", options()))
-    facts = read_save_stream(stream, ImageRef("docker-daemon", "app:test"), FILES, source="x")
+    facts = read_save_stream(
+        stream, ImageRef("docker-daemon", "app:test"), FILES, source="x", options=options()
+    )
     assert facts.files is not None
     assert facts.files.content("/etc/passwd") is not None
     assert _ChunkReader(iter(pieces), _Errors("x", options())).read() == data

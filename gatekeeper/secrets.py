@@ -130,7 +130,7 @@ def _jwt_header(segment: str) -> bool:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         header = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # (a header nested thousands deep)
         return False
     return isinstance(header, dict) and isinstance(header.get("alg"), str)
 
@@ -535,8 +535,8 @@ def text_secrets(text: str, extra_names: Sequence[str] = ()) -> list[tuple[str, 
     """
     results: list[tuple[str, Found]] = []
     try:
-        pairs: Iterable[tuple[str, str]] = json_pairs(json.loads(text))
-    except ValueError:
+        pairs: Iterable[tuple[str, str]] = list(json_pairs(json.loads(text)))
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the walk goes
         pairs = assignments(text)
     for key, value in pairs:
         found = find(key, value, extra_names)

@@ -91,3 +91,11 @@ def parse_duration(value: str | int | float) -> float:
     if not text or pos != len(text):
         raise ValueError(f"{value!r} is not a duration (examples: 30s, 1m30s, 250ms)")
     return _plausible(total, "duration", value)
+
+
+def is_uint(text: str) -> bool:
+    """Plain ASCII digits: a number as Docker (Go's strconv.Atoi) and the kernel read it.
+
+    str.isdigit() alone also takes `²` or `١٢`, which int() then rejects or reads as 12 while
+    Docker takes them for a name."""
+    return text.isascii() and text.isdigit()

@@ -403,3 +403,17 @@ def test_scan_returns_substrings_in_order(
 )
 def test_versions_are_never_secrets(name: str, version: str) -> None:
     assert classify(name, version) is None
+
+
+def test_a_jwt_with_a_header_nested_thousands_deep_is_no_crash() -> None:
+    """The header is decoded to tell a JWT from other base64: json.loads would recurse too deep."""
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","a":' + b"[" * 5000 + b"]" * 5000 + b"}")
+    body = base64.urlsafe_b64encode(b'{"sub":"1"}')
+    token = f"{header.decode().rstrip('=')}.{body.decode().rstrip('=')}.c2lnbmF0dXJl"
+    assert redact_secrets(f"echo {token}") == f"echo {token}"  # not a JWT: its header is no object
+
+
+@pytest.mark.parametrize("depth", [995, 5000])
+def test_json_nested_deeper_than_the_walk_is_read_as_text(depth: int) -> None:
+    nested = '{"a":' * depth + f'"{GITHUB_PAT}"' + "}" * depth
+    assert [(key, f.secret) for key, f in text_secrets(nested)] == [("", GITHUB_PAT)]

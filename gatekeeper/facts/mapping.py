@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import HistoryEntry
 from gatekeeper.secrets import redact_secrets
+from gatekeeper.units import is_uint
 
 KEYWORDS = frozenset(
     {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL"}
@@ -90,7 +91,7 @@ def _short_command(created_by: str) -> str:
     text = text.removeprefix("RUN ")
     if text.startswith("|"):
         parts = text.split(" ")
-        count = int(parts[0][1:]) if parts[0][1:].isdigit() else 0
+        count = int(parts[0][1:]) if is_uint(parts[0][1:]) else 0
         text = " ".join(parts[1 + count :])
     nop = None if run else _NOP.search(text)
     if nop:

@@ -10,7 +10,7 @@ import yaml
 from gatekeeper.errors import InputError
 from gatekeeper.facts.workload import Limits, Probe, Workload
 from gatekeeper.findings import Location
-from gatekeeper.units import parse_duration
+from gatekeeper.units import is_uint, parse_duration
 from gatekeeper.yamlpos import Located, load_all, yaml_error
 
 
@@ -47,7 +47,7 @@ def _count(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+    return int(value) if isinstance(value, str) and is_uint(value.strip()) else None
 
 
 def _words(value: Any) -> tuple[str, ...] | None:

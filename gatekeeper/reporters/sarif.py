@@ -55,6 +55,7 @@ from urllib.parse import quote
 from gatekeeper.findings import IMAGE, Finding, Severity, WaiverInfo
 from gatekeeper.report import Report, RuleResult, Status
 from gatekeeper.reporters import RenderOptions, Reporter
+from gatekeeper.units import is_uint
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/gatekeeper-dev/gatekeeper"
@@ -272,7 +273,7 @@ def _result(
 
 
 def _suppression(waiver: WaiverInfo, where: Anchor) -> dict[str, Any]:
-    origin_path = waiver.origin.rsplit(":", 1)[0] if waiver.origin[-1:].isdigit() else waiver.origin
+    origin_path = waiver.origin.rsplit(":", 1)[0] if is_uint(waiver.origin[-1:]) else waiver.origin
     inline = bool(origin_path) and not where.anchored and repo_path(origin_path) == repo_path(where.path)
     properties = {"expires": waiver.expires, "origin": waiver.origin, "rule": waiver.rule}
     properties |= {k: v for k, v in (("owner", waiver.owner), ("ticket", waiver.ticket)) if v}

@@ -21,6 +21,7 @@ from gatekeeper.facts.workload import Probe, Workload
 from gatekeeper.findings import Location
 from gatekeeper.runtime import RunOptions
 from gatekeeper.secrets import command_secrets, find, redact, redact_secrets
+from gatekeeper.units import is_uint
 
 DOCKER_DEFAULTS = (30.0, 30.0, 3, 0.0)
 """interval, timeout, retries, start period of a Docker HEALTHCHECK that sets none."""
@@ -232,7 +233,7 @@ def _kubernetes_handler(base: ProbePlan, probe: Probe, timeout: float) -> ProbeP
     if probe.handler == "exec":
         return replace(base, argv=probe.command, shown=redact_secrets(" ".join(probe.command)))
     port = probe.port
-    if probe.handler in ("httpGet", "tcpSocket") and not port.isdigit():
+    if probe.handler in ("httpGet", "tcpSocket") and not is_uint(port):
         return replace(
             base,
             shown=f"{probe.handler} port {port or '(none)'}",

@@ -38,6 +38,7 @@ from gatekeeper.facts.workload import Workload
 from gatekeeper.runtime import LOCAL_TRANSPORTS, RunOptions, not_local
 from gatekeeper.runtime.plan import ContainerPlan, ProbePlan, plan_run
 from gatekeeper.sources import ImageRef, SourceOptions
+from gatekeeper.units import is_uint
 
 log = logging.getLogger("gatekeeper")
 
@@ -426,7 +427,7 @@ class _Run:
         row = next((r for r in rows if r[pid_at] == main_pid), rows[0])
         command = row[-1] if len(row) > max(pid_at, uid_at) + 1 else ""
         uid_text = row[uid_at]
-        if not uid_text.isdigit():
+        if not is_uint(uid_text):
             return None, "", f"the engine shows the user as {uid_text!r}, not a UID"
         uid = int(uid_text)
         shown = f"PID {row[pid_at]}, UID {uid}: {_shorten(self.plan.redact(command), 120)}"

@@ -357,3 +357,9 @@ def test_layer_instructions_skips_unmatched_and_empty_entries() -> None:
 )
 def test_short_command(created_by: str, short: str) -> None:
     assert short_command(created_by) == short
+
+
+def test_build_arg_count_that_is_not_ascii_digits() -> None:
+    """`|²` is no build-argument count: no crash (int("²") raises), the text is kept as it is."""
+    assert short_command("|² A=1 /bin/sh -c make") == "A=1 /bin/sh -c make"
+    assert short_command("|1 A=1 /bin/sh -c make") == "RUN make"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gatekeeper.units import parse_duration, parse_size
+from gatekeeper.units import is_uint, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,20 @@ def test_durations(value: str | int | float, seconds: float) -> None:
 def test_implausible_durations(value: str | int | float, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", True),
+        ("10001", True),
+        ("", False),
+        ("²", False),
+        ("١٢", False),
+        ("-1", False),
+        ("1 ", False),
+        ("1e3", False),
+    ],
+)
+def test_is_uint(text: str, expected: bool) -> None:
+    assert is_uint(text) is expected

@@ -65,6 +65,7 @@ from gatekeeper.facts.runtime import FileChange, RuntimeFacts
 from gatekeeper.facts.workload import Workload
 from gatekeeper.findings import Location, Severity, image_location
 from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Violation
+from gatekeeper.units import is_uint
 
 STDIO = frozenset(
     {
@@ -147,7 +148,7 @@ def runtime_uid(image: ImageFacts) -> int | None:
     user = image.config.user.partition(":")[0].strip()
     if user in ("", "root"):
         return 0
-    if user.isdigit():
+    if is_uint(user):
         return int(user)
     passwd = image.files.content(PASSWD) if image.files is not None else None
     account = parse_passwd(passwd).get(user) if passwd is not None else None

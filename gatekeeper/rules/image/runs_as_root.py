@@ -48,6 +48,7 @@ from gatekeeper.facts.image import FileIndex
 from gatekeeper.facts.needs import ContentWanted, Need, Request
 from gatekeeper.findings import IMAGE, Location, Severity, image_location
 from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
+from gatekeeper.units import is_uint
 
 ROOT_NAMES = frozenset({"", "root", "0"})
 
@@ -123,7 +124,7 @@ def _static(target: Target, options: Options) -> Iterator[Item]:
             where = workload.user_location or workload.origin
             shown = f"{workload.name}: user {workload.user}"
             yield from _judge(workload.user, shown, where, workload.name, files, options)
-        elif workload.run_as_non_root and not user.partition(":")[0].isdigit():
+        elif workload.run_as_non_root and not is_uint(user.partition(":")[0]):
             yield Violation(
                 f"{workload.name} sets runAsNonRoot without runAsUser, and the image user "
                 f"{user or '(none)'!r} is not a numeric UID: the kubelet refuses to start it "
@@ -148,7 +149,7 @@ def _judge(
         yield Violation(f"The image runs as root: {reason}.", where, detail=f"{origin}root")
         return
     yield from _judge_user(user, group, shown, where, origin, files, options)
-    if group and not group.isdigit() and options.check_passwd and files is not None:
+    if group and not is_uint(group) and options.check_passwd and files is not None:
         data = files.content(GROUP)
         if data is None or group not in parse_group(data):
             missing = "the image has no /etc/group" if data is None else f"{group!r} is not in /etc/group"
@@ -168,7 +169,7 @@ def _judge_user(
     files: FileIndex | None,
     options: Options,
 ) -> Iterator[Item]:
-    if user.isdigit():
+    if is_uint(user):
         uid = int(user)
         if uid < options.min_uid:
             yield Violation(

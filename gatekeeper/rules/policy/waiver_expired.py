@@ -20,12 +20,13 @@ from collections.abc import Iterator
 from gatekeeper.facts import Target
 from gatekeeper.findings import Location, Severity
 from gatekeeper.rule import Checklist, Evidence, Item, NoOptions, Rule, Violation
+from gatekeeper.units import is_uint
 
 
 def origin_location(origin: str, pointer: str) -> Location:
     """`team.yaml:14` -> Location("team.yaml", 14)."""
     path, sep, line = origin.rpartition(":")
-    if sep and line.isdigit():
+    if sep and is_uint(line):
         return Location(path, int(line), pointer)
     return Location(origin or "policy", None, pointer)
 

@@ -4,7 +4,7 @@ import pytest
 
 from gatekeeper.rules.image.runs_as_root import RULE
 from tests.factories import catches, evidence, image, passes, violations
-from tests.imagegen import file
+from tests.imagegen import BUSYBOX_LIKE, file
 
 PASSWD = file(
     "/etc/passwd",
@@ -212,3 +212,12 @@ def test_run_non_root_and_unknown_are_evidence() -> None:
         "--run" not in e
         for e in target_evidence(RULE, target(image([[PASSWD]], User="10001"), runtime=not_run))
     )
+
+
+@pytest.mark.parametrize("user", ["²", "¹000", "١٢"])
+def test_unicode_digits_are_a_name_not_a_uid(user: str) -> None:
+    """Docker reads `USER ١٢` as a user name (strconv.Atoi takes ASCII digits only): it must be in
+    /etc/passwd. int() would crash on `²` and read `١٢` as UID 12."""
+    [v] = violations(RULE, image(BUSYBOX_LIKE.layers, User=user))
+    assert v.detail == "unknown-user"
+    assert f"'{user}' is not in /etc/passwd" in v.message

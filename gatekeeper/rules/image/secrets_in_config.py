@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from gatekeeper.facts import Target
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import HistoryEntry, ImageFacts
+from gatekeeper.facts.mapping import _NOP as NOP_STEP  # mapping's: one reading of `#(nop)` steps
 from gatekeeper.facts.mapping import KEYWORDS
 from gatekeeper.facts.needs import Request
 from gatekeeper.findings import Location, Severity, image_location
@@ -60,7 +61,6 @@ from gatekeeper.secrets import Found, command_secrets, find, mask, redact
 
 _BUILD_ARGS = re.compile(r"^\|(\d+)\s+")
 _BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s*")
-_NOP = "/bin/sh -c #(nop)"
 _SHELLS = ("/bin/sh -c ", "cmd /S /C ")
 _KEYED = ("ENV", "LABEL", "ARG")
 _PULLERS = "anyone who can pull the image reads it"
@@ -113,15 +113,16 @@ def _build_args(text: str) -> tuple[tuple[tuple[str, str], ...], str]:
 def parse_step(created_by: str) -> Step:
     """`RUN |2 A=1 B=2 /bin/sh -c make` -> Step((("A", "1"), ("B", "2")), "RUN", "make").
 
-    Classic builder: `|2 A=1 /bin/sh -c cmd`, `/bin/sh -c #(nop)  ENV A=1`; BuildKit:
+    Classic builder: `|2 A=1 /bin/sh -c cmd`, `/bin/sh -c #(nop)  ENV A=1` (or, after a
+    SHELL instruction, `/bin/bash -o pipefail -c #(nop)  ENV A=1`); BuildKit:
     `RUN |1 A=1 /bin/sh -c cmd # buildkit`, `ENV A=1`, `ARG A=1`.
     """
     text = created_by.strip()
     build_args, text = _build_args(text[4:].lstrip() if text.startswith("RUN |") else text)
-    if text.startswith(_NOP):
-        keyword, _, rest = text[len(_NOP) :].strip().partition(" ")
-        return Step(build_args, keyword.upper(), rest.strip())
     keyword, _, rest = text.partition(" ")
+    nop = None if keyword in KEYWORDS else NOP_STEP.search(text)  # BuildKit writes the keyword
+    if nop is not None:
+        return Step(build_args, nop.group(1).upper(), text[nop.end() :].strip())
     if text.startswith(_SHELLS) or keyword.upper() == "RUN":
         command = text if text.startswith(_SHELLS) else rest.strip()
         for shell in _SHELLS:

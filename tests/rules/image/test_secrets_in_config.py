@@ -292,3 +292,32 @@ def test_parse_step(created_by: str, args: tuple[tuple[str, str], ...], keyword:
 )
 def test_pairs(keyword: str, args: str, expected: list[tuple[str, str]]) -> None:
     assert pairs(keyword, args) == expected
+
+
+@pytest.mark.parametrize("shell", ["/bin/sh -c", "/bin/bash -o pipefail -c"])
+def test_legacy_env_in_history_under_a_custom_shell(shell: str) -> None:
+    # After `SHELL ["/bin/bash", "-o", "pipefail", "-c"]` the classic builder prefixes metadata
+    # steps with that shell; the config only keeps the later, harmless value.
+    facts = with_history(
+        {"created_by": f"{shell} #(nop)  ENV DB_PASSWORD Xk2pQ9wLm4Rz", "empty_layer": True},
+        {"created_by": f"{shell} #(nop)  ENV DB_PASSWORD changeme", "empty_layer": True},
+        Env=["DB_PASSWORD=changeme"],
+    )
+    [v] = violations(RULE, facts)
+    assert v.detail == "history-env:DB_PASSWORD"
+    assert v.message.startswith("ENV DB_PASSWORD holds a secret (")
+    assert "in the history (entry 1, ENV)" in v.message
+    assert "Xk2pQ9wLm4Rz" not in v.message
+
+
+@pytest.mark.parametrize(
+    ("created_by", "keyword", "text"),
+    [
+        ("/bin/bash -o pipefail -c #(nop)  ENV A 1", "ENV", "A 1"),
+        ("/bin/bash -c #(nop)  LABEL a=b", "LABEL", "a=b"),
+        ("cmd /S /C #(nop)  ENV A=1", "ENV", "A=1"),
+    ],
+)
+def test_parse_step_under_a_custom_shell(created_by: str, keyword: str, text: str) -> None:
+    step = parse_step(created_by)
+    assert (step.build_args, step.keyword, step.text) == ((), keyword, text)

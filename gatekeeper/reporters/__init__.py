@@ -19,6 +19,22 @@ def one_line(text: object) -> str:
     return " ".join(_CONTROL.sub("\ufffd", str(text)).split())
 
 
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, the last one an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 file`, `3 files`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def short_digest(digest: str) -> str:
+    """`sha256:0123456789ab`: the algorithm and the first 12 hex digits."""
+    algo, _, hexa = digest.partition(":")
+    return f"{algo}:{hexa[:12]}" if hexa else digest[:12]
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     color: bool = False

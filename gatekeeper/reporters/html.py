@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from gatekeeper.findings import Finding, WaiverInfo
 from gatekeeper.report import ChecklistItem, FileSummary, LayerSummary, Report, RuleResult, Status
-from gatekeeper.reporters import RenderOptions, Reporter
+from gatekeeper.reporters import RenderOptions, Reporter, clip, plural, short_digest
 from gatekeeper.units import format_size
 
 FINDINGS_PER_RULE = 200
@@ -44,10 +44,6 @@ def e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "item"
 
@@ -66,14 +62,8 @@ def _link(url: str, label: str) -> str:
     return f'<a href="{e(url)}">{e(label)}</a>'
 
 
-def _short_digest(digest: str) -> str:
-    algo, _, hexa = digest.partition(":")
-    return f"{algo}:{hexa[:12]}" if hexa else digest[:12]
-
-
 def _cut(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(" ".join(text.split()), limit)
 
 
 def _pct(part: int, whole: int) -> str:
@@ -305,11 +295,11 @@ def _item_state(item: ChecklistItem, report: Report) -> tuple[str, str, str]:
         blocking = sum(1 for r in rules for f in r.findings if f.blocking)
         active = sum(1 for r in rules for f in r.findings if f.waiver is None)
         if blocking:
-            return "st-failed", _MARK[Status.FAILED], f"Failed: {_plural(blocking, 'blocking finding')}"
-        return "st-advisory", _ADVISORY_MARK, f"Advisory: {_plural(active, 'finding')} below the threshold"
+            return "st-failed", _MARK[Status.FAILED], f"Failed: {plural(blocking, 'blocking finding')}"
+        return "st-advisory", _ADVISORY_MARK, f"Advisory: {plural(active, 'finding')} below the threshold"
     if item.status is Status.WAIVED:
         waived = sum(1 for r in rules for f in r.findings if f.waiver is not None)
-        return "st-waived", _MARK[Status.WAIVED], f"Waived: {_plural(waived, 'finding')}"
+        return "st-waived", _MARK[Status.WAIVED], f"Waived: {plural(waived, 'finding')}"
     words = {Status.PASSED: "Passed", Status.SKIPPED: "Not checked", Status.ERROR: "Error: rule crashed"}
     return f"st-{item.status.value}", _MARK.get(item.status, "?"), words.get(item.status, item.status.value)
 
@@ -320,19 +310,19 @@ def _verdict(report: Report) -> list[str]:
     if errors:
         css, title = "no-verdict", "No verdict"
         mark = _MARK[Status.ERROR]
-        why = f"{_plural(errors, 'rule')} crashed, a bug in gatekeeper, so the image cannot be judged"
+        why = f"{plural(errors, 'rule')} crashed, a bug in gatekeeper, so the image cannot be judged"
         if blocking:
-            why += f"; {_plural(blocking, 'blocking finding')} at or above {fail_on} as well"
+            why += f"; {plural(blocking, 'blocking finding')} at or above {fail_on} as well"
     elif blocking:
         css, title, mark = "not-ready", "Not ready for production", _MARK[Status.FAILED]
-        why = f"{_plural(blocking, 'blocking finding')} at or above {fail_on}"
+        why = f"{plural(blocking, 'blocking finding')} at or above {fail_on}"
     else:
         css, title, mark = "ready", "Ready for production", _MARK[Status.PASSED]
         why = f"nothing at or above {fail_on}"
         if report.active:
-            why += f"; {_plural(len(report.active), 'advisory finding')} below the threshold"
+            why += f"; {plural(len(report.active), 'advisory finding')} below the threshold"
         if report.waived:
-            why += f"; {_plural(len(report.waived), 'finding')} waived"
+            why += f"; {plural(len(report.waived), 'finding')} waived"
     counts = [
         (blocking, "blocking"),
         (findings, "findings" if findings != 1 else "finding"),
@@ -361,21 +351,21 @@ def _subject(report: Report) -> list[str]:
     if s.reference:
         rows.append(("Image", f"<code>{e(s.reference)}</code>"))
         if s.digest:
-            rows.append(("Digest", f'<code title="{e(s.digest)}">{e(_short_digest(s.digest))}</code>'))
+            rows.append(("Digest", f'<code title="{e(s.digest)}">{e(short_digest(s.digest))}</code>'))
         if s.platform:
             rows.append(("Platform", e(s.platform)))
         if s.size is not None:
             size = format_size(s.size)
             if s.compressed_size is not None:
                 size += f" ({format_size(s.compressed_size)} compressed)"
-            rows.append(("Size", e(size) + f", {_plural(s.layers, 'layer')}"))
+            rows.append(("Size", e(size) + f", {plural(s.layers, 'layer')}"))
         if s.created:
             rows.append(("Created", e(s.created)))
     else:
         rows.append(("Image", "none: repository files only"))
     origins = "<br>".join(
         f'<code>{e(origin)}</code> <span class="muted mono" title="{e(digest)}">'
-        f"{e(_short_digest(digest))}</span>"
+        f"{e(short_digest(digest))}</span>"
         for origin, digest in report.policy.sources
     )
     rows.append(("Policy", origins or f"<code>{e(report.policy.name)}</code>"))
@@ -406,16 +396,12 @@ def _checklist(report: Report) -> list[str]:
         out.append(f'<li class="tile {css}" id="tile-{_slug(item.name)}">')
         out.append(f"<h3>{e(item.name)}</h3>")
         out.append(f'<p class="state"><span aria-hidden="true">{mark}</span> {e(words)}</p>')
-        out.append(f'<p class="summary">{_rich(_cut_lines(item.summary, 220))}</p>')
+        out.append(f'<p class="summary">{_rich(clip(item.summary, 220))}</p>')
         if item.name in failing:
             out.append(f'<a href="#item-{_slug(item.name)}">See the findings</a>')
         out.append("</li>")
     out += ["</ul>", "</section>"]
     return out
-
-
-def _cut_lines(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _waiver(waiver: WaiverInfo) -> str:
@@ -465,7 +451,7 @@ def _rule(result: RuleResult, report: Report) -> list[str]:
     out.append("</ol>")
     hidden = len(ordered) - FINDINGS_PER_RULE
     if hidden > 0:
-        out.append(f'<p class="more">… and {_plural(hidden, "more finding")}: see the JSON report.</p>')
+        out.append(f'<p class="more">… and {plural(hidden, "more finding")}: see the JSON report.</p>')
     out.append(f'<p class="fix"><span class="label">Fix</span> {_rich(rule.fix)}</p>')
     if rule.docs_url:
         out.append(f'<p class="docs">{_link(rule.docs_url, f"How to fix {rule.name}")}</p>')
@@ -600,7 +586,7 @@ def _layers_chart(report: Report) -> list[str]:
     largest = max((layer.size or 0 for layer in layers), default=0)
     dockerfile = report.dockerfile
     height = _HEAD + _ROW * len(layers) + 6
-    caption = f"Uncompressed size of each of the {_plural(len(layers), 'layer')} ({format_size(total)})"
+    caption = f"Uncompressed size of each of the {plural(len(layers), 'layer')} ({format_size(total)})"
     if dockerfile:
         caption += f", with the line of {dockerfile} that made it"
     out = [
@@ -755,7 +741,7 @@ def _wasted(report: Report) -> list[str]:
     total = sum(f.size for f in report.wasted_files)
     count = len(report.wasted_files)
     out += [
-        f"<p><strong>{e(format_size(total))}</strong> in {_plural(count, 'file')} that a later layer deletes "
+        f"<p><strong>{e(format_size(total))}</strong> in {plural(count, 'file')} that a later layer deletes "
         f"or replaces: {'it still ships' if count == 1 else 'they still ship'} in the layer that added "
         f"{'it' if count == 1 else 'them'}. Remove files in the same <code>RUN</code> that creates them.</p>",
         _TABLE,

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from gatekeeper.findings import Finding, WaiverInfo
 from gatekeeper.report import ChecklistItem, LayerSummary, Report, RuleResult, Status
-from gatekeeper.reporters import RenderOptions, Reporter
+from gatekeeper.reporters import RenderOptions, Reporter, clip, plural, short_digest
 from gatekeeper.units import format_size
 
 MAX_BYTES = 1024 * 1024 - 1024
@@ -47,7 +47,7 @@ ADVISORY = "🔸 advisory"
 
 
 def _cut(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def text(value: str, limit: int = MAX_TEXT) -> str:
@@ -83,30 +83,21 @@ def hint(value: str) -> str:
     return "".join(_escape(part) if i % 2 == 0 else code(part) for i, part in enumerate(parts))
 
 
-def _short_digest(digest: str) -> str:
-    algo, _, hexa = digest.partition(":")
-    return f"{algo}:{hexa[:12]}" if hexa else digest[:12]
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _headline(report: Report) -> list[str]:
     if report.errors:
         names = ", ".join(code(r.rule.name) for r in report.errors)
-        lines = [f"## ⚠️ No verdict: {_plural(len(report.errors), 'rule')} could not run"]
+        lines = [f"## ⚠️ No verdict: {plural(len(report.errors), 'rule')} could not run"]
         lines += ["", f"{names} failed with an error, a bug in gatekeeper; the gate cannot judge this image."]
         if report.blocking:
-            lines[-1] += f" Also {_plural(len(report.blocking), 'blocking finding')}."
+            lines[-1] += f" Also {plural(len(report.blocking), 'blocking finding')}."
         return lines
     if report.blocking:
-        return [f"## ❌ Not ready for production: {_plural(len(report.blocking), 'blocking finding')}"]
+        return [f"## ❌ Not ready for production: {plural(len(report.blocking), 'blocking finding')}"]
     notes = []
     if report.active:
-        notes.append(f"{_plural(len(report.active), 'advisory finding')} below the threshold")
+        notes.append(f"{plural(len(report.active), 'advisory finding')} below the threshold")
     if report.waived:
-        notes.append(f"{_plural(len(report.waived), 'waived finding')}")
+        notes.append(f"{plural(len(report.waived), 'waived finding')}")
     extra = f" ({', '.join(notes)})" if notes else ""
     return [f"## ✅ Ready for production{extra}"]
 
@@ -116,7 +107,7 @@ def _subject(report: Report) -> list[str]:
     if s.reference:
         parts = [code(s.reference)]
         if s.digest:
-            parts.append(code(_short_digest(s.digest)))
+            parts.append(code(short_digest(s.digest)))
         if s.size is not None:
             size = format_size(s.size)
             if s.compressed_size is not None:
@@ -124,7 +115,7 @@ def _subject(report: Report) -> list[str]:
             parts.append(size)
         if s.platform:
             parts.append(text(s.platform))
-        parts.append(_plural(s.layers, "layer"))
+        parts.append(plural(s.layers, "layer"))
         image = "**Image** " + " · ".join(parts)
     else:
         image = "**Image** none (repository files only)"
@@ -196,7 +187,7 @@ def _failures(report: Report, cap: int, status: Status) -> list[str]:
             lines += _finding(finding)
         hidden = len(ordered) - min(cap, len(ordered))
         if hidden:
-            lines.append(f"- … and {_plural(hidden, 'more finding')} (see the JSON or HTML report)")
+            lines.append(f"- … and {plural(hidden, 'more finding')} (see the JSON or HTML report)")
         lines += [
             "",
             f"**Fix:** {hint(rule.fix)}" + (f" · [docs]({_url(rule.docs_url)})" if rule.docs_url else ""),
@@ -240,7 +231,7 @@ def _passed(report: Report) -> list[str]:
     results = _by_checklist(report, [Status.PASSED])
     if not results:
         return []
-    lines = ["<details>", f"<summary>✅ {_plural(len(results), 'passed rule')}</summary>", ""]
+    lines = ["<details>", f"<summary>✅ {plural(len(results), 'passed rule')}</summary>", ""]
     for r in results:
         head = f"- {code(r.rule.name)} ({text(r.rule.id)}, {text(r.rule.checklist)})"
         evidence = [text(e, 300) for e in r.evidence[:10]]
@@ -276,7 +267,7 @@ def _bytes(report: Report) -> list[str]:
         lines += ["", "<details>"]
         lines.append(
             f"<summary>Wasted space: {format_size(wasted)} in "
-            f"{_plural(len(report.wasted_files), 'hidden file')}</summary>"
+            f"{plural(len(report.wasted_files), 'hidden file')}</summary>"
         )
         lines += ["", "| File | Size | Added in layer | Hidden by layer |", "| :--- | ---: | ---: | ---: |"]
         for f in report.wasted_files:
@@ -295,7 +286,7 @@ def _footer(report: Report) -> list[str]:
     tool = text(f"{report.tool} {report.version}")
     return [
         "",
-        f"<sub>{tool} · {_plural(len(report.results), 'rule')}: {counts} · {report.duration_s:.1f} s</sub>",
+        f"<sub>{tool} · {plural(len(report.results), 'rule')}: {counts} · {report.duration_s:.1f} s</sub>",
     ]
 
 

@@ -54,7 +54,7 @@ from urllib.parse import quote
 
 from gatekeeper.findings import IMAGE, Finding, Severity, WaiverInfo
 from gatekeeper.report import Report, RuleResult, Status
-from gatekeeper.reporters import RenderOptions, Reporter
+from gatekeeper.reporters import RenderOptions, Reporter, clip
 from gatekeeper.units import is_uint
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -201,10 +201,10 @@ def _rule(result: RuleResult) -> dict[str, Any]:
         help_markdown += f"\n\n[Documentation]({info.docs_url})"
     rule: dict[str, Any] = {
         "id": info.id,
-        "name": _clip(info.name or info.id, MAX_NAME),
-        "shortDescription": {"text": _clip(info.title or info.name or info.id, MAX_DESCRIPTION)},
+        "name": clip(info.name or info.id, MAX_NAME),
+        "shortDescription": {"text": clip(info.title or info.name or info.id, MAX_DESCRIPTION)},
         "fullDescription": {
-            "text": _clip(info.summary or info.title or info.name or info.id, MAX_DESCRIPTION)
+            "text": clip(info.summary or info.title or info.name or info.id, MAX_DESCRIPTION)
         },
         "help": {"text": help_text, "markdown": help_markdown},
         "defaultConfiguration": {"level": level},
@@ -213,10 +213,6 @@ def _rule(result: RuleResult) -> dict[str, Any]:
     if info.docs_url:
         rule["helpUri"] = info.docs_url
     return rule
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _slug(text: str) -> str:

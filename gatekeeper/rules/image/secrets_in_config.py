@@ -46,12 +46,12 @@ from __future__ import annotations
 import fnmatch
 import re
 import shlex
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from gatekeeper.facts import Target
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
-from gatekeeper.facts.image import HistoryEntry, ImageFacts
+from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.mapping import _NOP as NOP_STEP  # mapping's: one reading of `#(nop)` steps
 from gatekeeper.facts.mapping import KEYWORDS
 from gatekeeper.facts.needs import Request
@@ -170,20 +170,31 @@ def _dockerfile_setting(dockerfile: Dockerfile | None, keyword: str, name: str) 
     return None
 
 
-def _config_location(target: Target, image: ImageFacts, keyword: str, name: str) -> Location:
+def _last_settings(steps: Sequence[Step]) -> dict[tuple[str, str], int]:
+    """(`ENV`/`LABEL`, name) -> the index of the last history step that set it."""
+    last: dict[tuple[str, str], int] = {}
+    for index, step in enumerate(steps):
+        if step.keyword in ("ENV", "LABEL"):
+            for name, _ in pairs(step.keyword, step.text):
+                last[(step.keyword, name)] = index
+    return last
+
+
+def _config_location(
+    target: Target, last: Mapping[tuple[str, str], int], keyword: str, name: str
+) -> Location:
     """The Dockerfile line that set a config ENV / LABEL, else the image config."""
     pointer = "config.Env" if keyword == "ENV" else "config.Labels"
-    for index in reversed(range(len(image.history))):
-        step = parse_step(image.history[index].created_by)
-        if step.keyword == keyword and any(k == name for k, _ in pairs(keyword, step.text)):
-            if index in target.history_instructions:
-                return _history_location(target, index, pointer)
-            break
+    index = last.get((keyword, name))
+    if index is not None and index in target.history_instructions:
+        return _history_location(target, index, pointer)
     instruction = _dockerfile_setting(target.dockerfile, keyword, name)
     return _at(target, instruction, pointer) if instruction else image_location(pointer)
 
 
-def _config_hits(target: Target, image: ImageFacts, extra: Sequence[str]) -> Iterator[Hit]:
+def _config_hits(
+    target: Target, image: ImageFacts, last: Mapping[tuple[str, str], int], extra: Sequence[str]
+) -> Iterator[Hit]:
     for keyword, items, exposure in (
         ("ENV", image.config.env, _PULLERS + " with `docker inspect`, and every process inherits it"),
         ("LABEL", image.config.labels, _PULLERS + " with `docker inspect`"),
@@ -191,13 +202,12 @@ def _config_hits(target: Target, image: ImageFacts, extra: Sequence[str]) -> Ite
         for name, value in items:
             found = find(name, value, extra)
             if found is not None:
-                where = _config_location(target, image, keyword, name)
+                where = _config_location(target, last, keyword, name)
                 detail = f"{keyword.lower()}:{name}"
                 yield Hit(f"{keyword} {name}", name, found, where, detail, exposure)
 
 
-def _step_hits(target: Target, index: int, entry: HistoryEntry, extra: Sequence[str]) -> Iterator[Hit]:
-    step = parse_step(entry.created_by)
+def _step_hits(target: Target, index: int, step: Step, extra: Sequence[str]) -> Iterator[Hit]:
     where = _history_location(target, index)
     entry_name = f"entry {index}" + (f", {step.keyword}" if step.keyword else "")
     exposure = f"{_PULLERS} in the history ({entry_name}) with `docker history --no-trunc`"
@@ -245,9 +255,10 @@ def collect(target: Target, extra: Sequence[str]) -> Iterator[Hit]:
     """Every secret seen, config first, then history, then the Dockerfile."""
     image = target.image
     if image is not None:
-        yield from _config_hits(target, image, extra)
-        for index, entry in enumerate(image.history):
-            yield from _step_hits(target, index, entry, extra)
+        steps = [parse_step(entry.created_by) for entry in image.history]
+        yield from _config_hits(target, image, _last_settings(steps), extra)
+        for index, step in enumerate(steps):
+            yield from _step_hits(target, index, step, extra)
     if target.dockerfile is not None:
         yield from _dockerfile_hits(target, target.dockerfile, extra)
 

@@ -321,3 +321,23 @@ def test_legacy_env_in_history_under_a_custom_shell(shell: str) -> None:
 def test_parse_step_under_a_custom_shell(created_by: str, keyword: str, text: str) -> None:
     step = parse_step(created_by)
     assert (step.build_args, step.keyword, step.text) == ((), keyword, text)
+
+
+def test_history_is_parsed_once_per_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatekeeper.rules.image import secrets_in_config
+
+    calls: list[str] = []
+
+    def spy(created_by: str) -> Any:
+        calls.append(created_by)
+        return parse_step(created_by)
+
+    monkeypatch.setattr(secrets_in_config, "parse_step", spy)
+    names = [f"SERVICE_{n}_PASSWORD" for n in range(20)]
+    entries = [nop(f"ENV {name}={PASSWORD}{n}") for n, name in enumerate(names)]
+    entries += [nop(f"LABEL n{n}=v") for n in range(80)]
+    facts = with_history(*entries, Env=[f"{name}={PASSWORD}{n}" for n, name in enumerate(names)])
+    assert len(facts.history) == 101
+    found = violations(RULE, facts)
+    assert len(found) == 20
+    assert len(calls) == 101

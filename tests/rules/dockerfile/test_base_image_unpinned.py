@@ -77,3 +77,32 @@ def test_parse_base() -> None:
         "1",
         "sha256:abc",
     )
+
+
+def test_docker_hub_aliases_are_docker_hub() -> None:
+    text = "FROM index.docker.io/randomuser/tool:1.0\nFROM registry-1.docker.io/randomuser/tool:1.0\n"
+    official = target_violations(RULE, target(dockerfile=text), official_only=True)
+    assert [(v.location.line, v.message) for v in official] == [
+        (1, "FROM index.docker.io/randomuser/tool:1.0 (stage '0') is not an official Docker Hub image."),
+        (2, "FROM registry-1.docker.io/randomuser/tool:1.0 (stage '1') is not an official Docker Hub image."),
+    ]
+    text = "FROM index.docker.io/library/python:3.11\nFROM index.docker.io/python:3.11\n"
+    assert target_violations(RULE, target(dockerfile=text), allowed_registries=["docker.io"]) == []
+    assert target_violations(RULE, target(dockerfile=text), official_only=True) == []
+
+
+def test_allowed_registries_may_name_a_docker_hub_alias() -> None:
+    tgt = target(dockerfile="FROM python:3.11\nFROM randomuser/tool:1.0\n")
+    assert target_violations(RULE, tgt, allowed_registries=["index.docker.io"]) == []
+    assert target_violations(RULE, tgt, allowed_registries=["index.docker.io"], official_only=True) == []
+
+
+def test_parse_base_normalises_docker_hub_aliases() -> None:
+    assert parse_base("index.docker.io/library/python:3.11") == parse_base("python:3.11")
+    assert parse_base("index.docker.io/python:3.11") == parse_base("python:3.11")
+    assert parse_base("registry-1.docker.io/library/python:3.11") == parse_base("python:3.11")
+    # Docker adds `library/` only for docker.io and index.docker.io, as distribution/reference does.
+    ref = parse_base("registry-1.docker.io/python:3.11")
+    assert (ref.registry, ref.repository) == ("docker.io", "python")
+    ref = parse_base("registry.hub.docker.com/library/python:3.11")
+    assert (ref.registry, ref.repository) == ("registry.hub.docker.com", "library/python")

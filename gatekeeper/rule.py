@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import math
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -62,6 +63,10 @@ class Size(int):
 
 class Duration(float):
     """An option holding seconds; policies may write `30s`."""
+
+
+class Percent(float):
+    """An option holding a percentage: a finite number, 0 or more (`10` is 10%)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,8 @@ def coerce(hint: Any, value: Any) -> Any:
         return Size(parse_size(value))
     if hint is Duration:
         return Duration(parse_duration(value))
+    if hint is Percent:
+        return Percent(_percent(value))
     if hint is bool:
         if not isinstance(value, bool):
             raise TypeError(f"expected true or false, got {value!r}")
@@ -188,6 +195,18 @@ def coerce(hint: Any, value: Any) -> Any:
     raise TypeError(f"unsupported option type {hint!r}")  # pragma: no cover
 
 
+def _percent(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        number = math.inf
+    if not 0 <= number < math.inf:  # also false for nan
+        raise ValueError(f"expected a percentage of 0 or more, got {value!r}")
+    return number
+
+
 def option_schema(cls: type[Any]) -> dict[str, Any]:
     """A JSON Schema fragment for a rule's options (for `gatekeeper policy schema` and docs)."""
     props: dict[str, Any] = {}
@@ -205,6 +224,8 @@ def _type_schema(hint: Any) -> dict[str, Any]:
         return {"type": ["string", "integer"], "description": "bytes; human units like 200MB"}
     if hint is Duration:
         return {"type": ["string", "number"], "description": "seconds; units like 30s"}
+    if hint is Percent:
+        return {"type": "number", "minimum": 0}
     simple = {bool: "boolean", int: "integer", float: "number", str: "string"}
     if hint in simple:
         return {"type": simple[hint]}

@@ -32,14 +32,14 @@ from gatekeeper.facts import Target
 from gatekeeper.facts.image import FileIndex, FileType, ShadowedEntry
 from gatekeeper.facts.needs import Need, Request
 from gatekeeper.findings import Severity
-from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Size, Violation
+from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Percent, Rule, Size, Violation
 from gatekeeper.units import format_size
 
 
 @dataclass(frozen=True)
 class Options:
     max_bytes: Size = Size(20_000_000)  # noqa: RUF009 - an int subclass, immutable
-    max_percent: float = 10.0
+    max_percent: Percent = Percent(10.0)  # noqa: RUF009 - a float subclass, immutable
     top_files: int = 5
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from gatekeeper.facts import Target
 from gatekeeper.parsers.dockerfile import parse
-from gatekeeper.rule import NotApplicable
+from gatekeeper.rule import NotApplicable, OptionError, option_schema
 from gatekeeper.rules.image.wasted_space import RULE
 from tests.factories import catches, evidence, image, passes, target_violations, violations
 from tests.imagegen import F, directory, file, hardlink, opaque, symlink, whiteout
@@ -131,3 +131,34 @@ def test_both_limits_message() -> None:
     facts = image([KEEP, [TARBALL], [whiteout("/tmp/src.tar.gz")]])
     [v] = violations(RULE, facts, max_bytes="10kB")
     assert "over the 10.0 kB and 10% limits:" in v.message
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(-1, "-1"), (-0.5, "-0.5"), (float("nan"), "nan"), (float("inf"), "inf"), (10**400, "1" + "0" * 400)],
+)
+def test_max_percent_must_be_a_finite_number_from_zero(value: object, shown: str) -> None:
+    with pytest.raises(OptionError) as raised:
+        RULE.build_options({"max_percent": value})
+    assert str(raised.value) == (
+        f"rule wasted-space: option 'max_percent': expected a percentage of 0 or more, got {shown}"
+    )
+
+
+def test_max_percent_that_is_not_a_number_is_an_option_error() -> None:
+    with pytest.raises(OptionError) as raised:
+        RULE.build_options({"max_percent": "10%"})
+    assert str(raised.value) == "rule wasted-space: option 'max_percent': expected a number, got '10%'"
+
+
+def test_zero_limits_pass_when_nothing_is_hidden() -> None:
+    facts = image([KEEP, [TARBALL]])
+    assert evidence(RULE, facts, max_percent=0, max_bytes=0) == [
+        "0 B (0.0% of 130.0 kB) hidden by later layers in 0 overwritten or deleted files; limits 0 B and 0%"
+    ]
+    assert catches(RULE, image([KEEP, [TARBALL], [whiteout("/tmp/src.tar.gz")]]), max_percent=0)
+
+
+def test_max_percent_schema() -> None:
+    schema = option_schema(RULE.options)["properties"]["max_percent"]
+    assert schema == {"type": "number", "minimum": 0, "default": 10.0}

@@ -12,7 +12,7 @@ from gatekeeper import __version__
 from gatekeeper.facts import Target
 from gatekeeper.facts.image import FileType
 from gatekeeper.facts.mapping import short_command
-from gatekeeper.findings import Finding, WaiverInfo, fingerprint
+from gatekeeper.findings import Finding, RuleInfo, WaiverInfo, fingerprint
 from gatekeeper.policy.model import Policy, Waiver
 from gatekeeper.policy.waivers import matches
 from gatekeeper.report import (
@@ -164,7 +164,7 @@ def _run(rule: Rule[Any], target: Target, policy: Policy, subject_key: str) -> R
             if isinstance(item, Evidence):
                 evidence.append(redact_secrets(item.text))
             elif isinstance(item, Violation):
-                findings.append(_stamp(rule, item, severity, subject_key))
+                findings.append(_stamp(info, item, severity, subject_key))
     except NotApplicable as exc:
         return RuleResult(info, Status.SKIPPED, severity, reason=str(exc))
     except Exception as exc:  # a broken rule must neither hide the others nor read as passed
@@ -176,13 +176,13 @@ def _run(rule: Rule[Any], target: Target, policy: Policy, subject_key: str) -> R
     return RuleResult(info, status, severity, tuple(evidence), findings=tuple(findings))
 
 
-def _stamp(rule: Rule[Any], violation: Violation, severity: Any, subject_key: str) -> Finding:
+def _stamp(info: RuleInfo, violation: Violation, severity: Any, subject_key: str) -> Finding:
     return Finding(
-        rule=rule.info,
+        rule=info,
         severity=severity,
         message=redact_secrets(violation.message),
         location=violation.location,
-        fingerprint=fingerprint(rule.id, subject_key, violation.location, violation.detail),
+        fingerprint=fingerprint(info.id, subject_key, violation.location, violation.detail),
         evidence=redact_secrets(violation.evidence),
     )
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from gatekeeper.facts.context import BuildContext
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
-from gatekeeper.facts.image import ImageFacts
+from gatekeeper.facts.image import FileIndex, ImageFacts
 from gatekeeper.facts.mapping import short_command
 from gatekeeper.facts.runtime import RuntimeFacts
 from gatekeeper.facts.scan import ScanReport
@@ -65,6 +65,15 @@ class Target:
 
             raise NotApplicable("no image given")
         return self.image
+
+    def require_files(self) -> FileIndex:
+        """The image's files; NotApplicable when there is no image or its filesystem was not read."""
+        image = self.require_image()
+        if image.files is None:
+            from gatekeeper.rule import NotApplicable
+
+            raise NotApplicable("the image filesystem was not read")
+        return image.files
 
     def require_dockerfile(self) -> Dockerfile:
         if self.dockerfile is None:

@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 # Bytes per nanosecond unit used by Docker's Healthcheck durations.
 NS_PER_SECOND = 1_000_000_000
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""The PATH Docker gives a container whose image sets none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,11 @@ class ImageConfig:
             if key == name:
                 return value
         return None
+
+    @property
+    def search_path(self) -> str:
+        """Where the container looks for commands: the image's PATH, else Docker's default."""
+        return self.env_value("PATH") or DEFAULT_PATH
 
     @property
     def label_map(self) -> Mapping[str, str]:

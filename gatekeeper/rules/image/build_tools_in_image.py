@@ -43,14 +43,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from gatekeeper.facts import Target
-from gatekeeper.facts.image import FileIndex, ImageFacts
+from gatekeeper.facts.image import FileIndex
 from gatekeeper.facts.needs import Need, Request
 from gatekeeper.facts.packages import PACKAGE_DATABASES, Inventory, read_packages
 from gatekeeper.findings import Severity
-from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Violation
+from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
 from gatekeeper.units import format_size
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_PACKAGES = (
     # C and C++ toolchains
     *("build-essential", "build-base", "alpine-sdk", "gcc", "gcc-*", "g++", "g++-*"),
@@ -178,12 +177,6 @@ def _violation(target: Target, layer: int, group: list[Offender], options: Optio
     )
 
 
-def _files(image: ImageFacts) -> FileIndex:
-    if image.files is None:
-        raise NotApplicable("the image filesystem was not read")
-    return image.files
-
-
 def _clean(inventory: Inventory) -> str:
     """`no build tools among 92 dpkg packages; none on PATH either`."""
     if inventory.databases:
@@ -193,9 +186,9 @@ def _clean(inventory: Inventory) -> str:
 
 def check(target: Target, options: Options) -> Iterator[Item]:
     image = target.require_image()
-    files = _files(image)
+    files = target.require_files()
     inventory = read_packages(files)
-    search_path = image.config.env_value("PATH") or DEFAULT_PATH
+    search_path = image.config.search_path
     offenders = [
         o
         for o in package_offenders(inventory, options) + binary_offenders(files, search_path, options)

@@ -53,9 +53,8 @@ from gatekeeper.facts import Target
 from gatekeeper.facts.image import FileIndex, ImageFacts
 from gatekeeper.facts.needs import ContentWanted, Need, Request
 from gatekeeper.findings import Severity
-from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Violation
+from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_PYTHON_TOOLS = (
     # test runners and their plugins
     *("pytest", "pytest-*", "nose", "nose2", "tox", "nox", "hypothesis", "coverage"),
@@ -239,7 +238,7 @@ def check_node(
                     evidence="all: " + ", ".join(sorted(dev)),
                 )
             )
-    search_path = image.config.env_value("PATH") or DEFAULT_PATH
+    search_path = image.config.search_path
     if apps and options.node_env and files.find_executable("node", search_path) is not None:
         value, who = _node_env(target, image)
         if value != "production":
@@ -262,10 +261,9 @@ def _layer(files: FileIndex, modules: str, names: list[str]) -> int | None:
 
 def check(target: Target, options: Options) -> Iterator[Item]:
     image = target.require_image()
-    if image.files is None:
-        raise NotApplicable("the image filesystem was not read")
-    node, apps = check_node(target, image, image.files, options)
-    python, count = check_python(target, image.files, options)
+    files = target.require_files()
+    node, apps = check_node(target, image, files, options)
+    python, count = check_python(target, files, options)
     yield from node
     yield from python
     if not node and not python:

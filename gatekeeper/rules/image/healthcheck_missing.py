@@ -46,7 +46,6 @@ from gatekeeper.facts.workload import Probe, Workload
 from gatekeeper.findings import Location, Severity
 from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SHELL = "/bin/sh"
 # Shell builtins and keywords that need nothing but the shell itself.
 BUILTINS = frozenset(
@@ -121,7 +120,7 @@ def _image(target: Target, options: Options, prefix: str) -> Iterator[Item]:
     if not options.verify_command or image.files is None:
         yield Evidence(f"{prefix}{shown} (command not verified)")
         return
-    path = image.config.env_value("PATH") or DEFAULT_PATH
+    path = image.config.search_path
     yield from _verify(image.files, health, prefix + shown, path, where)
 
 
@@ -184,7 +183,7 @@ def _probe(
     if test is None or not options.verify_command or image is None or image.files is None:
         yield Evidence(f"{shown} ({where.artifact}{line})")
         return
-    path = image.config.env_value("PATH") or DEFAULT_PATH
+    path = image.config.search_path
     yield from _verify(image.files, test, f"{shown} ({where.artifact}{line})", path, where)
 
 

@@ -39,7 +39,7 @@ from gatekeeper.facts import Target
 from gatekeeper.facts.image import FileEntry, FileIndex, FileType
 from gatekeeper.facts.needs import Need, Request
 from gatekeeper.findings import Severity
-from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Violation
+from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
 from gatekeeper.units import format_size
 
 LABELS = {
@@ -215,14 +215,12 @@ def _violation(target: Target, files: FileIndex, group: Group) -> Violation:
 
 
 def check(target: Target, options: Options) -> Iterator[Item]:
-    image = target.require_image()
-    if image.files is None:
-        raise NotApplicable("the image filesystem was not read")
-    groups, ignored = _groups(image.files, options)
+    files = target.require_files()
+    groups, ignored = _groups(files, options)
     for group in groups:
-        yield _violation(target, image.files, group)
+        yield _violation(target, files, group)
     if not groups:
-        text = f"no junk among {len(image.files.files)} paths"
+        text = f"no junk among {len(files.files)} paths"
         if ignored:
             text += f" ({_plural(ignored, 'junk path')} skipped by ignore_paths)"
         yield Evidence(text)

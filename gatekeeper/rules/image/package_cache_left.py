@@ -44,7 +44,7 @@ from gatekeeper.facts import Target
 from gatekeeper.facts.image import FileIndex, FileType
 from gatekeeper.facts.needs import Need, Request
 from gatekeeper.findings import Severity
-from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Size, Violation
+from gatekeeper.rule import Checklist, Evidence, Item, Rule, Size, Violation
 from gatekeeper.units import format_size
 
 CacheName = Literal["apt-lists", "apt-cache", "apk", "pip", "npm", "yarn", "dnf", "yum", "go-build"]
@@ -177,11 +177,9 @@ def _violation(target: Target, found: Found) -> Violation:
 
 
 def check(target: Target, options: Options) -> Iterator[Item]:
-    image = target.require_image()
-    if image.files is None:
-        raise NotApplicable("the image filesystem was not read")
+    files = target.require_files()
     caches = tuple(c for c in CACHES if c.name in options.caches)
-    found = find_caches(image.files, caches)
+    found = find_caches(files, caches)
     big = [f for f in found if f.size >= options.min_bytes]
     for item in big:
         yield _violation(target, item)

@@ -57,7 +57,7 @@ from gatekeeper.facts import Target
 from gatekeeper.facts.image import FileEntry, FileIndex, FileType, ShadowedEntry
 from gatekeeper.facts.needs import ContentWanted, Need, Request
 from gatekeeper.findings import Severity
-from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Size, Violation
+from gatekeeper.rule import Checklist, Evidence, Item, Rule, Size, Violation
 from gatekeeper.secrets import (
     Found,
     SecretKind,
@@ -339,13 +339,11 @@ def _one(
 
 
 def check(target: Target, options: Options) -> Iterator[Item]:
-    image = target.require_image()
-    if image.files is None:
-        raise NotApplicable("the image filesystem was not read")
+    files = target.require_files()
     tally = _Tally()
     found = False
-    for version in _candidates(image.files, options.max_size):
-        violation = _one(target, version, image.files.contents, options, tally)
+    for version in _candidates(files, options.max_size):
+        violation = _one(target, version, files.contents, options, tally)
         if violation is not None:
             found = True
             yield violation

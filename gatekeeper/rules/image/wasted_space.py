@@ -32,7 +32,7 @@ from gatekeeper.facts import Target
 from gatekeeper.facts.image import FileIndex, FileType, ShadowedEntry
 from gatekeeper.facts.needs import Need, Request
 from gatekeeper.findings import Severity
-from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Percent, Rule, Size, Violation
+from gatekeeper.rule import Checklist, Evidence, Item, Percent, Rule, Size, Violation
 from gatekeeper.units import format_size
 
 
@@ -87,19 +87,18 @@ def _worst_remover(waste: list[_Waste]) -> int:
 
 def check(target: Target, options: Options) -> Iterator[Item]:
     image = target.require_image()
-    if image.files is None:
-        raise NotApplicable("the image filesystem was not read")
-    waste = hidden_files(image.files)
+    files = target.require_files()
+    waste = hidden_files(files)
     total = sum(w.size for w in waste)
-    size = image.size if image.size is not None else sum(image.files.layer_sizes)
+    size = image.size if image.size is not None else sum(files.layer_sizes)
     percent = 100.0 * total / size if size else 0.0
     amount = f"{format_size(total)} ({percent:.1f}% of {format_size(size)})"
     over = [f"{format_size(options.max_bytes)}"] if total > options.max_bytes else []
     over += [f"{options.max_percent:g}%"] if percent > options.max_percent else []
     if not over:
-        files = f"{len(waste)} overwritten or deleted file{'s' if len(waste) != 1 else ''}"
+        paths = f"{len(waste)} overwritten or deleted file{'s' if len(waste) != 1 else ''}"
         yield Evidence(
-            f"{amount} hidden by later layers in {files}; limits "
+            f"{amount} hidden by later layers in {paths}; limits "
             f"{format_size(options.max_bytes)} and {options.max_percent:g}%"
         )
         return

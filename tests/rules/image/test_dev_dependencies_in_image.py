@@ -185,3 +185,17 @@ def test_needs_the_image_and_its_files() -> None:
         run(RULE, image([node_app()], filesystem=False))
     with pytest.raises(NotApplicable):
         list(RULE.check(target(), RULE.options()))
+
+
+def test_package_json_nested_too_deep_is_unreadable() -> None:
+    facts = image([[NODE, file("/app/package.json", "[" * 5000)]], Env=["NODE_ENV=production"])
+    assert run(RULE, facts) == run(RULE, image([[NODE]], Env=["NODE_ENV=production"]))
+    assert evidence(RULE, facts) == [
+        "no development dependencies; checked 0 Python distributions; no Node app"
+    ]
+
+
+def test_lock_file_nested_too_deep_falls_back_to_the_manifest() -> None:
+    deep = file("/app/node_modules/.package-lock.json", '{"packages": ' + "[" * 5000)
+    [v] = violations(RULE, image([[*node_app("express", "jest"), deep]], Env=["NODE_ENV=production"]))
+    assert v.evidence == "all: jest"

@@ -57,11 +57,13 @@ class ManifestEntry:
 
 
 def _familiar(name: str) -> str:
-    """`docker.io/library/app` -> `app:latest`: the form to compare image names in."""
-    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
+    """`docker.io/library/app`, `library/app` -> `app:latest`: the form to compare names in (as
+    `docker images` shows them: Docker Hub's host and `library/` left out)."""
+    for prefix in ("docker.io/", "index.docker.io/"):
         if name.startswith(prefix):
             name = name[len(prefix) :]
             break
+    name = name.removeprefix("library/")
     if "@" not in name and ":" not in name.rpartition("/")[2]:
         name += ":latest"
     return name

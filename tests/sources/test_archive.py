@@ -266,6 +266,9 @@ def two_images(tmp_path: Path) -> Path:
         ("other:latest", ("other",)),
         ("docker.io/library/other", ("other",)),
         ("o:2", ("other",)),
+        ("library/app:test", ("sh",)),
+        ("index.docker.io/library/other:latest", ("other",)),
+        ("index.docker.io/other", ("other",)),
     ],
 )
 @pytest.mark.parametrize("how", ["plain", "gzip"])

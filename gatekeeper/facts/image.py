@@ -214,9 +214,7 @@ class FileIndex:
         entry = self.resolve(path)
         if entry is not None and entry.type is FileType.HARDLINK:
             entry = self.files.get(entry.link_target, entry)
-        if entry is not None and entry.type in (FileType.FILE, FileType.HARDLINK):
-            return entry if entry.mode & 0o111 else None
-        return None
+        return entry if entry is not None and entry.is_executable else None
 
     def walk(self, prefix: str = "/") -> Iterator[FileEntry]:
         root = normalize_path(prefix).rstrip("/") + "/"

@@ -24,7 +24,7 @@ from gatekeeper.policy import show
 from gatekeeper.policy.loader import builtin_names, load_policy, schema
 from gatekeeper.report import Report
 from gatekeeper.reporters import RenderOptions, Reporter, all_reporters
-from gatekeeper.rules import all_rules, find_rule
+from gatekeeper.rules import all_rules, find_rule, unknown_rule
 from gatekeeper.runtime import RunRequest
 from gatekeeper.sources import SourceOptions, parse_reference
 from gatekeeper.units import parse_duration
@@ -391,11 +391,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     rules = all_rules()
     rule = find_rule(rules, args.rule)
     if rule is None:
-        import difflib
-
-        close = difflib.get_close_matches(args.rule, [r.name for r in rules], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UsageError(f"unknown rule {args.rule!r}{hint}; see `gatekeeper rules`")
+        raise UsageError(unknown_rule(rules, args.rule))
     header = f"{rule.id} {rule.name} [{rule.severity.label}, checklist: {rule.checklist.value}]"
     sys.stdout.write(f"{header}\n\n{rule.doc.strip()}\n\nFix: {rule.fix}\nDocs: {rule.info.docs_url}\n")
     return ExitCode.OK

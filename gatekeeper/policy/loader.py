@@ -36,6 +36,7 @@ from gatekeeper.policy.remote import (
     resolve_relative,
 )
 from gatekeeper.rule import OptionError, Rule
+from gatekeeper.rules import find_rule, unknown_rule
 from gatekeeper.units import parse_duration, parse_size
 
 BUILTIN = "builtin:"
@@ -134,16 +135,13 @@ class _Normalizer:
 
     def __init__(self, doc: _Doc, catalogue: Sequence[Rule[Any]], origins: dict[str, str]) -> None:
         self.doc = doc
-        self.by_key = {r.id: r for r in catalogue} | {r.name: r for r in catalogue}
-        self.names = [r.name for r in catalogue]
+        self.catalogue = catalogue
         self.origins = origins
 
     def rule(self, key: str, path: list[Any]) -> Rule[Any]:
-        rule = self.by_key.get(key) or self.by_key.get(key.upper())
+        rule = find_rule(self.catalogue, key)
         if rule is None:
-            close = difflib.get_close_matches(key, self.names, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise self.doc.error(path, f"unknown rule {key!r}{hint}; see `gatekeeper rules`", True)
+            raise self.doc.error(path, unknown_rule(self.catalogue, key), True)
         return rule
 
     def rules(self, value: Mapping[str, Any], path: list[Any], prefix: str) -> dict[str, Any]:

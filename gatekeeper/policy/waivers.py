@@ -23,6 +23,7 @@ from gatekeeper.facts.dockerfile import Dockerfile
 from gatekeeper.findings import Finding
 from gatekeeper.policy.model import Policy, Waiver
 from gatekeeper.rule import Rule
+from gatekeeper.rules import find_rule
 
 _INLINE = re.compile(r"^\s*#\s*gatekeeper:\s*(.*)$")
 FIELDS = frozenset({"reason", "expires", "owner", "ticket", "paths"})
@@ -51,7 +52,6 @@ def parse_inline(
     dockerfile: Dockerfile, catalogue: Sequence[Rule[Any]], policy: Policy
 ) -> tuple[tuple[Waiver, ...], tuple[InlineProblem, ...]]:
     """Inline waivers of a Dockerfile, and what is wrong with the ones that cannot apply."""
-    by_key = {r.id: r for r in catalogue} | {r.name: r for r in catalogue}
     waivers: list[Waiver] = []
     problems: list[InlineProblem] = []
     for number, line in enumerate(dockerfile.text.splitlines(), start=1):
@@ -60,7 +60,7 @@ def parse_inline(
             continue
         where = f"{dockerfile.path}:{number}"
         try:
-            waiver = _parse_one(match.group(1), where, by_key)
+            waiver = _parse_one(match.group(1), where, catalogue)
         except ValueError as exc:
             problems.append(InlineProblem(number, f"invalid inline waiver: {exc}", f"invalid:{number}"))
             continue
@@ -84,14 +84,14 @@ def parse_inline(
     return tuple(waivers), tuple(problems)
 
 
-def _parse_one(text: str, where: str, by_key: dict[str, Rule[Any]]) -> Waiver:
+def _parse_one(text: str, where: str, catalogue: Sequence[Rule[Any]]) -> Waiver:
     try:
         words = shlex.split(text)
     except ValueError as exc:
         raise ValueError(str(exc)) from None
     if len(words) < 2 or words[0] != "waive":
         raise ValueError('expected `waive RULE reason="..." expires=YYYY-MM-DD`')
-    rule = by_key.get(words[1]) or by_key.get(words[1].upper())
+    rule = find_rule(catalogue, words[1])
     if rule is None:
         raise ValueError(f"unknown rule {words[1]!r}")
     fields: dict[str, str] = {}

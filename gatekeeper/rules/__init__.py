@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from typing import Any
 
 from gatekeeper.errors import GatekeeperError
@@ -30,9 +32,16 @@ def all_rules() -> tuple[Rule[Any], ...]:
     return tuple(rules)
 
 
-def find_rule(rules: tuple[Rule[Any], ...], key: str) -> Rule[Any] | None:
+def find_rule(rules: Sequence[Rule[Any]], key: str) -> Rule[Any] | None:
     """By id (`GK-IMG-001`, case-insensitive) or name (`runs-as-root`)."""
     for rule in rules:
         if key.upper() == rule.id or key == rule.name:
             return rule
     return None
+
+
+def unknown_rule(rules: Sequence[Rule[Any]], key: str) -> str:
+    """The message for a key find_rule does not know, with the closest name as a hint."""
+    close = difflib.get_close_matches(key, [r.name for r in rules], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown rule {key!r}{hint}; see `gatekeeper rules`"

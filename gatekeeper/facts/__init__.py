@@ -142,12 +142,9 @@ class Target:
         """The last final-stage instruction of a kind (USER, HEALTHCHECK, ENV...); without one, the
         final stage's FROM (where the instruction belongs); without a Dockerfile, the image."""
         if self.dockerfile is not None:
-            chain = self.dockerfile.runtime_chain()
-            for stage in reversed(chain):
-                found = stage.last(keyword)
-                if found is not None:
-                    return Location(self.dockerfile.path, found.line, pointer)
-            return Location(self.dockerfile.path, chain[-1].line, pointer)
+            found = self.dockerfile.last_in_chain(keyword)
+            line = found.line if found is not None else self.dockerfile.runtime_chain()[-1].line
+            return Location(self.dockerfile.path, line, pointer)
         return image_location(pointer)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -89,6 +90,17 @@ class Dockerfile:
             chain.append(stage)
             stage = self.stages[stage.base_stage] if stage.base_stage is not None else None
         return tuple(reversed(chain))
+
+    def last_in_chain(
+        self, keyword: str, wanted: Callable[[Instruction], bool] | None = None
+    ) -> Instruction | None:
+        """The instruction of a kind that takes effect in the image: the last one in the final
+        stage and the stages it is built FROM (the last one `wanted` picks, if given)."""
+        for stage in reversed(self.runtime_chain()):
+            for instruction in reversed(stage.find(keyword)):
+                if wanted is None or wanted(instruction):
+                    return instruction
+        return None
 
     @property
     def instructions(self) -> tuple[Instruction, ...]:

@@ -781,3 +781,19 @@ def test_every_documented_keyword_is_accepted() -> None:
     df = parse("FROM a\n" + "".join(f"{k} x\n" for k in keywords))
     assert [i.keyword for i in df.instructions] == ["FROM", *keywords]
     assert [i.line for i in df.instructions] == list(range(1, len(keywords) + 2))
+
+
+def test_last_in_chain_follows_the_stages_the_final_one_is_built_from() -> None:
+    text = (
+        "FROM alpine AS base\nUSER 1000\nENV A=1\n"
+        "FROM golang AS build\nUSER 2000\n"
+        "FROM base\nENV B=2\nCOPY --from=build /x /x\n"
+    )
+    dockerfile = parse(text, "Dockerfile")
+    user = dockerfile.last_in_chain("USER")
+    assert user is not None and (user.line, user.args) == (2, "1000")  # not the build stage's
+    env = dockerfile.last_in_chain("ENV")
+    assert env is not None and env.line == 7
+    picked = dockerfile.last_in_chain("ENV", lambda i: i.args.startswith("A="))
+    assert picked is not None and picked.line == 3
+    assert dockerfile.last_in_chain("HEALTHCHECK") is None

@@ -126,10 +126,8 @@ def _image(target: Target, options: Options, prefix: str) -> Iterator[Item]:
 
 def _dockerfile(target: Target, prefix: str) -> Iterator[Item]:
     dockerfile = target.require_dockerfile()
-    for stage in reversed(dockerfile.runtime_chain()):
-        found = stage.last("HEALTHCHECK")
-        if found is None:
-            continue
+    found = dockerfile.last_in_chain("HEALTHCHECK")
+    if found is not None:
         where = target.instruction_location(found)
         if found.args.strip().upper() == "NONE":
             yield Violation(f"{prefix}HEALTHCHECK NONE disables the health check.", where, detail="disabled")

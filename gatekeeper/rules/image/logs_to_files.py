@@ -159,11 +159,9 @@ def _instruction(
     target: Target, keyword: str, wanted: Callable[[Instruction], bool], pointer: str
 ) -> Location:
     """The last final-stage instruction of a kind that `wanted` picks, else the config's place."""
-    if target.dockerfile is not None:
-        for stage in reversed(target.dockerfile.runtime_chain()):
-            for instruction in reversed(stage.find(keyword)):
-                if wanted(instruction):
-                    return Location(target.dockerfile.path, instruction.line, pointer)
+    found = target.dockerfile.last_in_chain(keyword, wanted) if target.dockerfile is not None else None
+    if found is not None and target.dockerfile is not None:
+        return Location(target.dockerfile.path, found.line, pointer)
     return target.config_location(keyword, pointer)
 
 

@@ -66,10 +66,9 @@ def _default_user(target: Target) -> tuple[str, Location, str]:
     if target.image is not None:
         return target.image.config.user.strip(), target.config_location("USER", "config.User"), ""
     dockerfile = target.require_dockerfile()
-    for stage in reversed(dockerfile.runtime_chain()):
-        user = stage.last("USER")
-        if user is not None:
-            return user.args.strip(), target.instruction_location(user), "Dockerfile "
+    user = dockerfile.last_in_chain("USER")
+    if user is not None:
+        return user.args.strip(), target.instruction_location(user), "Dockerfile "
     final = dockerfile.runtime_chain()[-1]
     return "", Location(dockerfile.path, final.line, "FROM"), "Dockerfile "
 

@@ -163,11 +163,7 @@ def _history_location(target: Target, index: int, pointer: str = "history") -> L
 def _dockerfile_setting(dockerfile: Dockerfile | None, keyword: str, name: str) -> Instruction | None:
     if dockerfile is None:
         return None
-    for stage in reversed(dockerfile.runtime_chain()):
-        for instruction in reversed(stage.find(keyword)):
-            if any(k == name for k, _ in pairs(keyword, instruction.args)):
-                return instruction
-    return None
+    return dockerfile.last_in_chain(keyword, lambda i: any(k == name for k, _ in pairs(keyword, i.args)))
 
 
 def _last_settings(steps: Sequence[Step]) -> dict[tuple[str, str], int]:

@@ -29,6 +29,15 @@ def test_sizes(value: str | int | float, size: int) -> None:
         pytest.param("9" * 300 + "TiB", "size '" + "9" * 35 + "... is too large", id="300-digit-TiB"),
         (True, "True is not a size"),
         ("huge", "'huge' is not a size (examples: 200MB, 1.5GiB, 512KiB)"),
+        # YAML gives lists, mappings and null too: the same message, not Python's TypeError text
+        ([200], "[200] is not a size (examples: 200MB, 1.5GiB, 512KiB)"),
+        ({"mb": 200}, "{'mb': 200} is not a size (examples: 200MB, 1.5GiB, 512KiB)"),
+        (None, "None is not a size (examples: 200MB, 1.5GiB, 512KiB)"),
+        pytest.param(
+            list(range(100)),
+            "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1... is not a size (examples: 200MB, 1.5GiB, 512KiB)",
+            id="long-list",
+        ),
     ],
 )
 def test_implausible_sizes(value: str | int | float, message: str) -> None:
@@ -55,6 +64,8 @@ def test_durations(value: str | int | float, seconds: float) -> None:
         pytest.param("9" * 400 + "s", "duration '" + "9" * 35 + "... is too large", id="400-digit-text"),
         ("nan", "'nan' is not a duration (examples: 30s, 1m30s, 250ms)"),
         (False, "False is not a duration"),
+        (["30s"], "['30s'] is not a duration (examples: 30s, 1m30s, 250ms)"),
+        (None, "None is not a duration (examples: 30s, 1m30s, 250ms)"),
     ],
 )
 def test_implausible_durations(value: str | int | float, message: str) -> None:

@@ -45,6 +45,7 @@ from gatekeeper.errors import (
 )
 from gatekeeper.facts.image import FileIndex, ImageFacts, Platform
 from gatekeeper.facts.needs import NOTHING, ContentWanted, Request
+from gatekeeper.imagenames import DOCKER_HUB, HUB_API_HOST, hub_name, split_domain
 from gatekeeper.sources import ImageRef, SourceOptions
 from gatekeeper.sources._oci import (
     ACCEPT,
@@ -72,10 +73,7 @@ from gatekeeper.sources.layers import CHUNK, IndexBuilder, LayerScan, scan_blob,
 _log = logging.getLogger("gatekeeper")
 _T = TypeVar("_T")
 
-DOCKER_HUB = "docker.io"
-HUB_API_HOST = "registry-1.docker.io"
 HUB_AUTH_KEY = "https://index.docker.io/v1/"
-_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 CONFIG_TYPES = frozenset(
     {
         "",
@@ -131,28 +129,19 @@ class RegistryRef:
         return text + (f"@{self.digest}" if self.digest else "")
 
 
-def _is_domain(first: str) -> bool:
-    return "." in first or ":" in first or first == "localhost" or first != first.lower()
-
-
 def parse_registry_reference(text: str) -> RegistryRef:
     """`alpine` -> docker.io/library/alpine:latest; bad syntax raises UsageError."""
     bad = f"invalid registry reference {text!r}"
     rest, at, digest = text.partition("@")
     if at and not (DIGEST_RE.fullmatch(digest) and _digest_length_ok(digest)):
         raise UsageError(f"{bad}: {digest!r} is not a digest (sha256:<64 hex>)")
-    first, slash, remainder = rest.partition("/")
-    if slash and _is_domain(first):
-        domain = DOCKER_HUB if first == "index.docker.io" else first
-    else:
-        domain, remainder = DOCKER_HUB, rest
+    head, slash, last = rest.rpartition("/")
+    last, colon, tag = last.partition(":")
+    domain, repository = split_domain(head + slash + last)
     if not _DOMAIN_RE.fullmatch(domain):
         raise UsageError(f"{bad}: {domain!r} is not a registry host")
-    repository, colon, tag = remainder.partition(":")
     if colon and not _TAG_RE.fullmatch(tag):
         raise UsageError(f"{bad}: {tag!r} is not a valid tag")
-    if domain == DOCKER_HUB and "/" not in repository:
-        repository = f"library/{repository}"
     _check_repository(repository, bad)
     if len(domain) + 1 + len(repository) > MAX_NAME:
         raise UsageError(f"{bad}: name longer than {MAX_NAME} characters")
@@ -377,7 +366,7 @@ class Credentials:
 def registry_key(key: str) -> str:
     """Normalise a config.json key or a host: `https://index.docker.io/v1/` -> `docker.io`."""
     host = _strip_scheme(key)
-    return DOCKER_HUB if host in _HUB_ALIASES else host
+    return hub_name(host)
 
 
 def docker_config_path(environ: Mapping[str, str]) -> str | None:

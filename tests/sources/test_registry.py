@@ -485,6 +485,13 @@ DIGEST = "sha256:" + "a" * 64
         ("127.0.0.1:5000/app", RegistryRef("127.0.0.1:5000", "app", "latest"), None),
         ("[::1]:5000/app", RegistryRef("[::1]:5000", "app", "latest"), None),
         ("Registry/app", RegistryRef("Registry", "app", "latest"), None),
+        ("index.docker.io/alpine", RegistryRef("docker.io", "library/alpine", "latest"), None),
+        # the API host is Docker Hub, but references keep it (no implicit library/), as Docker does
+        (
+            "registry-1.docker.io/alpine:3",
+            RegistryRef("registry-1.docker.io", "alpine", "3"),
+            "registry-1.docker.io",
+        ),
         ("host:5000/app@" + DIGEST, RegistryRef("host:5000", "app", "", DIGEST), None),
         ("app:1@" + DIGEST, RegistryRef("docker.io", "library/app", "1", DIGEST), None),
         ("my-org/my_app__x.y-z", RegistryRef("docker.io", "my-org/my_app__x.y-z", "latest"), None),

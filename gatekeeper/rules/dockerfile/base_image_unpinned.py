@@ -34,6 +34,7 @@ from typing import Literal
 from gatekeeper.facts import Target
 from gatekeeper.facts.dockerfile import Stage
 from gatekeeper.findings import Location, Severity
+from gatekeeper.imagenames import DOCKER_HUB, hub_name, split_domain
 from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
 
 
@@ -53,35 +54,13 @@ class BaseRef:
     digest: str
 
 
-DOCKER_HUB = "docker.io"
-# The hosts that serve Docker Hub; must agree with `_HUB_ALIASES` in sources/registry.py (not
-# imported: that module pulls in `requests`, too heavy for a Dockerfile rule).
-_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
-
-
-def registry_name(host: str) -> str:
-    """`index.docker.io` and `registry-1.docker.io` -> `docker.io`; other hosts as they are."""
-    return DOCKER_HUB if host in _HUB_ALIASES else host
-
-
 def parse_base(text: str) -> BaseRef:
     """`python:3.11` -> docker.io/library/python, tag 3.11; Docker Hub aliases read as docker.io."""
     name, _, digest = text.partition("@")
-    slash = name.find("/")
-    first = name[:slash] if slash >= 0 else ""
-    if first and ("." in first or ":" in first or first == "localhost"):
-        registry, rest = first, name[slash + 1 :]
-    else:
-        registry, rest = DOCKER_HUB, name
-    colon = rest.rfind(":")
-    tag = ""
-    if colon > rest.rfind("/"):
-        rest, tag = rest[:colon], rest[colon + 1 :]
-    # Like distribution/reference: only docker.io and its legacy name index.docker.io get the
-    # implicit `library/` of official images.
-    if registry in (DOCKER_HUB, "index.docker.io") and "/" not in rest:
-        rest = "library/" + rest
-    return BaseRef(registry_name(registry), rest, tag, digest)
+    head, slash, last = name.rpartition("/")
+    last, _, tag = last.partition(":")
+    registry, repository = split_domain(head + slash + last)
+    return BaseRef(hub_name(registry), repository, tag, digest)
 
 
 def _problems(base: BaseRef, options: Options) -> list[str]:
@@ -93,7 +72,7 @@ def _problems(base: BaseRef, options: Options) -> list[str]:
     if options.require_digest and not base.digest:
         problems.append("is not pinned by digest (@sha256:...)")
     listed = options.allowed_registries
-    allowed = {registry_name(r) for r in listed}
+    allowed = {hub_name(r) for r in listed}
     if allowed and base.registry not in allowed:
         problems.append(f"comes from {base.registry}, not an allowed registry ({', '.join(listed)})")
     elif (

@@ -106,3 +106,16 @@ def test_parse_base_normalises_docker_hub_aliases() -> None:
     assert (ref.registry, ref.repository) == ("docker.io", "python")
     ref = parse_base("registry.hub.docker.com/library/python:3.11")
     assert (ref.registry, ref.repository) == ("registry.hub.docker.com", "library/python")
+
+
+def test_an_uppercase_first_component_is_a_registry_host() -> None:
+    # Repository names are lowercase, so Docker reads `MyRegistry/app` as host + repository
+    # (distribution/reference), not as the Docker Hub user `MyRegistry`.
+    ref = parse_base("MyRegistry/team/app:1.4")
+    assert (ref.registry, ref.repository, ref.tag) == ("MyRegistry", "team/app", "1.4")
+    tgt = target(dockerfile="FROM MyRegistry/app:1.4\n")
+    assert target_violations(RULE, tgt, allowed_registries=["MyRegistry"]) == []
+    (violation,) = target_violations(RULE, tgt, allowed_registries=["docker.io"])
+    assert "comes from MyRegistry, not an allowed registry (docker.io)" in violation.message
+    # not a Docker Hub image, so not "not an official Docker Hub image" either
+    assert target_violations(RULE, tgt, official_only=True) == []

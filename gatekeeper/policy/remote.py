@@ -88,6 +88,19 @@ def _loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+def _read_cached(path: Path) -> bytes | None:
+    """The cached copy of a fetched policy; None when there is none, or (with a warning) when it
+    cannot be read: a cache shared between users with the wrong permissions is no reason to fail
+    while the network can still serve the policy."""
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError as exc:
+        log.warning("cannot read the cached copy %s: %s", path, exc.strerror or exc)
+        return None
+
+
 class Fetcher:
     def __init__(self, cache_dir: Path, environ: Mapping[str, str], timeout: float = TIMEOUT) -> None:
         self.cache_dir = cache_dir
@@ -110,16 +123,18 @@ class Fetcher:
         if parts.scheme == "http" and not _loopback(parts.hostname or ""):
             raise PolicyError(f"{url}: policies are fetched over https only (plain http only on loopback)")
         cached = self.cache_dir / "https" / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".yaml")
-        if pin and cached.is_file() and _sha256(cached.read_bytes()) == pin:
-            return Fetched(cached.read_bytes(), spec, f"{url} (cached, pinned)")
+        if pin:
+            kept = _read_cached(cached)
+            if kept is not None and _sha256(kept) == pin:
+                return Fetched(kept, spec, f"{url} (cached, pinned)")
         try:
             data = self._download(url)
         except PolicyError as exc:
-            if cached.is_file():
+            kept = _read_cached(cached)
+            if kept is not None:
                 log.warning("%s; using the cached copy", exc)
-                data = cached.read_bytes()
-                _check_pin(spec, data, pin)
-                return Fetched(data, spec, f"{url} (cached copy)")
+                _check_pin(spec, kept, pin)
+                return Fetched(kept, spec, f"{url} (cached copy)")
             raise PolicyError(f"{exc}, and there is no cached copy") from None
         _check_pin(spec, data, pin)
         try:

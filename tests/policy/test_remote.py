@@ -300,3 +300,33 @@ def test_policy_schema_validator_is_built_once(tmp_path: Path, monkeypatch: pyte
     finally:
         loader._validator.cache_clear()
     assert len(built) == 1
+
+
+def test_https_cache_that_cannot_be_read(
+    tmp_path: Path, http_server: Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A cache shared between users with the wrong permissions (as root, modes cannot make a read
+    # fail, so the read is refused here): fetched anew while the server answers, a policy error
+    # (exit 2, not a traceback) when it does not.
+    (http_server.root / "org.yaml").write_text(BASE_V1)
+    digest = hashlib.sha256(BASE_V1.encode()).hexdigest()
+    pinned = team(tmp_path, f"{http_server.url}org.yaml#sha256={digest}")
+    load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
+    (cached,) = (tmp_path / "cache" / "https").iterdir()
+    read_bytes = Path.read_bytes
+
+    def refuse(self: Path) -> bytes:
+        if self == cached:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with caplog.at_level(logging.WARNING, logger="gatekeeper"):
+        policy = load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
+    assert policy.sources[1].resolved == f"{http_server.url}org.yaml"  # not "(cached, pinned)"
+    assert f"cannot read the cached copy {cached}: Permission denied" in caplog.text
+    http_server.stop()
+    cache = str(tmp_path / "cache")
+    assert cli.main(["policy", "validate", pinned, "--policy-cache", cache]) == ExitCode.USAGE
+    with pytest.raises(PolicyError, match=r"and there is no cached copy$"):
+        load_policy([pinned], RULES, fetcher=fetcher(tmp_path))

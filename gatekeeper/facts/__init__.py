@@ -16,6 +16,7 @@ from gatekeeper.facts.workload import Workload
 from gatekeeper.findings import Location, image_location
 from gatekeeper.policy.model import Waiver
 from gatekeeper.secrets import redact_secrets
+from gatekeeper.text import shorten
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +120,10 @@ class Target:
         """The instruction that made a layer: the Dockerfile's when mapped, else the history's."""
         instruction = self.layer_instructions.get(layer)
         if instruction is not None:
-            return _shorten(redact_secrets(f"{instruction.keyword} {instruction.args}"))
+            return shorten(redact_secrets(f"{instruction.keyword} {instruction.args}"), LABEL_WIDTH)
         if self.image is None or not 0 <= layer < len(self.image.layers):
             return ""
-        return _shorten(short_command(self.image.layers[layer].created_by))
+        return shorten(short_command(self.image.layers[layer].created_by), LABEL_WIDTH)
 
     def layer_origin(self, layer: int) -> str:
         """`own` (made by the Dockerfile), `base` (came with the base image), or `` (unknown)."""
@@ -149,8 +150,3 @@ class Target:
 
 
 LABEL_WIDTH = 60
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= LABEL_WIDTH else text[: LABEL_WIDTH - 3] + "..."

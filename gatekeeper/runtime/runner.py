@@ -38,6 +38,7 @@ from gatekeeper.facts.workload import Workload
 from gatekeeper.runtime import LOCAL_TRANSPORTS, RunOptions, not_local
 from gatekeeper.runtime.plan import ContainerPlan, ProbePlan, plan_run
 from gatekeeper.sources import ImageRef, SourceOptions
+from gatekeeper.text import shorten
 from gatekeeper.units import is_uint
 
 log = logging.getLogger("gatekeeper")
@@ -163,11 +164,6 @@ class _ProbeState:
         )
 
 
-def _shorten(text: str, width: int = LINE_WIDTH) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 def _state_of(inspect: dict[str, Any]) -> dict[str, Any]:
     state = inspect.get("State")
     return state if isinstance(state, dict) else {}
@@ -175,7 +171,7 @@ def _state_of(inspect: dict[str, Any]) -> dict[str, Any]:
 
 def _api_error(exc: BaseException) -> str:
     explanation = getattr(exc, "explanation", None)
-    return _shorten(str(explanation or exc) or type(exc).__name__, 300)
+    return shorten(str(explanation or exc) or type(exc).__name__, 300)
 
 
 # ---------------------------------------------------------------- the run
@@ -430,7 +426,7 @@ class _Run:
         if not is_uint(uid_text):
             return None, "", f"the engine shows the user as {uid_text!r}, not a UID"
         uid = int(uid_text)
-        shown = f"PID {row[pid_at]}, UID {uid}: {_shorten(self.plan.redact(command), 120)}"
+        shown = f"PID {row[pid_at]}, UID {uid}: {shorten(self.plan.redact(command), 120)}"
         return uid, shown, ""
 
     # -- health checks
@@ -457,7 +453,7 @@ class _Run:
         try:
             exec_id = self.api.exec_create(container, list(plan.argv), stdout=True, stderr=True, stdin=False)
         except Exception as exc:
-            return 126, _shorten(self.plan.redact(_api_error(exc)))
+            return 126, shorten(self.plan.redact(_api_error(exc)), LINE_WIDTH)
         box: dict[str, Any] = {}
 
         def start() -> None:
@@ -472,14 +468,14 @@ class _Run:
         if worker.is_alive():
             return -1, f"no answer within {timeout:.3g}s"
         if "error" in box:
-            return 126, _shorten(self.plan.redact(_api_error(box["error"])))
+            return 126, shorten(self.plan.redact(_api_error(box["error"])), LINE_WIDTH)
         raw = box.get("output") or b""
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         try:
             code = self.api.exec_inspect(exec_id).get("ExitCode")
         except Exception as exc:
-            return 126, _shorten(self.plan.redact(_api_error(exc)))
-        return (int(code) if isinstance(code, int) else 126), _shorten(self.plan.redact(text))
+            return 126, shorten(self.plan.redact(_api_error(exc)), LINE_WIDTH)
+        return (int(code) if isinstance(code, int) else 126), shorten(self.plan.redact(text), LINE_WIDTH)
 
     def _decide(
         self, probes: list[_ProbeState], now: float, exited: dict[str, Any] | None, exited_after: float | None
@@ -569,9 +565,9 @@ class _Run:
                 stamp, _, message = line.partition(" ")
                 lines.append((_stamp_key(stamp), stream, message))
         lines.sort(key=lambda item: item[0])
-        sample = tuple(
-            f"{stream}: {_shorten(self.plan.redact(message))}" for _, stream, message in lines[-SAMPLE_LINES:]
-        )
+        redact = self.plan.redact
+        recent = lines[-SAMPLE_LINES:]
+        sample = tuple(f"{stream}: {shorten(redact(message), LINE_WIDTH)}" for _, stream, message in recent)
         return counts[0], counts[1], sample
 
     def _changes(self) -> tuple[FileChange, ...]:

@@ -49,6 +49,7 @@ from gatekeeper.facts.needs import Request
 from gatekeeper.sources import ImageRef, SourceOptions, check_platform
 from gatekeeper.sources._oci import assemble, parse_config
 from gatekeeper.sources.layers import CHUNK
+from gatekeeper.text import shorten
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 MAX_ANCHORS = 512
@@ -74,6 +75,8 @@ METADATA = frozenset(
 """Instructions that only change the config: never a layer, on either builder."""
 INSTRUCTIONS = METADATA | {"ADD", "COPY", "FROM", "RUN", "WORKDIR"}
 _NOP = "#(nop)"
+ERROR_WIDTH = 300
+"""Engine errors quoted in a message are cut to this many characters."""
 
 
 # ---------------------------------------------------------------- history -> layers
@@ -225,12 +228,7 @@ def _reason(exc: BaseException) -> str:
     ):
         if needle in text:
             return reason
-    return _one_line(str(exc))
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    return shorten(str(exc), ERROR_WIDTH)
 
 
 def _unavailable(environ: dict[str, str], exc: BaseException) -> DaemonUnavailable:
@@ -257,7 +255,7 @@ class _Errors:
             return ImageNotFound(f"{self.name}: no such image in the local Docker engine")
         if isinstance(exc, docker.errors.APIError):
             status = exc.status_code
-            detail = _one_line(str(exc.explanation or exc))
+            detail = shorten(str(exc.explanation or exc), ERROR_WIDTH)
             return SourceError(f"{self.name}: the Docker engine refused to {doing} ({status}): {detail}")
         if isinstance(exc, requests.exceptions.Timeout):
             return SourceError(
@@ -268,7 +266,8 @@ class _Errors:
             if doing.startswith("export"):
                 return SourceError(f"{self.name}: the image export broke off: {_reason(exc)}")
             return _unavailable(self.options.environ, exc)
-        return SourceError(f"{self.name}: cannot {doing}: {_one_line(str(exc)) or type(exc).__name__}")
+        detail = shorten(str(exc), ERROR_WIDTH) or type(exc).__name__
+        return SourceError(f"{self.name}: cannot {doing}: {detail}")
 
 
 def _client(options: SourceOptions) -> Any:

@@ -22,9 +22,27 @@ KEYWORDS = frozenset(
     | {"MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
 )
 _BUILD_ARGS = re.compile(r"^\|\d+(?:\s+[A-Za-z_][A-Za-z0-9_]*=\S*)*\s+")
-# The classic builder prefixes metadata steps with the current SHELL: `/bin/sh -c #(nop) `, or
-# `/bin/bash -o pipefail -c #(nop) ` after `SHELL [...]`.
-_NOP = re.compile(r"(?:^|\s)#\(nop\)\s+([A-Za-z]+)")
+NOP_MARK = "#(nop)"
+
+
+def nop_instruction(created_by: str) -> str | None:
+    """What a classic-builder metadata step records after its `#(nop)` marker (`ENV A=b`), or
+    None when the history line is not one.
+
+    The classic builder writes the current SHELL, then the marker: `/bin/sh -c #(nop) `,
+    `/bin/bash -o pipefail -c #(nop) ` after `SHELL [...]`, `cmd /S /C #(nop) ` on Windows. The
+    marker counts only there (after a shell flag, or at the start of the line): a RUN whose command
+    holds it, `/bin/sh -c echo '#(nop) ENV x'`, stays a RUN.
+    """
+    text = created_by.strip()
+    at = text.find(NOP_MARK)
+    if at < 0:
+        return None
+    before = text[:at].split()
+    if before and not (before[-1].startswith("-") or before[-1] in ("/C", "/c")):
+        return None
+    rest = text[at + len(NOP_MARK) :]
+    return rest.strip() if rest[:1].isspace() else None
 
 
 def history_keyword(created_by: str) -> str:
@@ -33,9 +51,10 @@ def history_keyword(created_by: str) -> str:
     words = text.split(None, 1)
     if words and words[0] in KEYWORDS:
         return words[0]  # BuildKit writes the keyword, upper case
-    nop = _NOP.search(text)
-    if nop:
-        return nop.group(1).upper()
+    nop = nop_instruction(text)
+    keyword = nop.split(None, 1)[0] if nop else ""
+    if keyword.isascii() and keyword.isalpha():
+        return keyword.upper()
     if text.startswith(("/bin/sh -c ", "cmd /S /C ")):
         return "RUN"
     return ""
@@ -93,9 +112,9 @@ def _short_command(created_by: str) -> str:
         parts = text.split(" ")
         count = int(parts[0][1:]) if is_uint(parts[0][1:]) else 0
         text = " ".join(parts[1 + count :])
-    nop = None if run else _NOP.search(text)
+    nop = None if run else nop_instruction(text)
     if nop:
-        return text[nop.start(1) :].strip()
+        return nop
     if text.startswith("/bin/sh -c "):
         return "RUN " + text[len("/bin/sh -c ") :]
     return "RUN " + text if run else text

@@ -45,6 +45,7 @@ from typing import Any
 
 from gatekeeper.errors import DaemonUnavailable, GatekeeperError, ImageNotFound, SourceError
 from gatekeeper.facts.image import ImageFacts, Platform
+from gatekeeper.facts.mapping import nop_instruction
 from gatekeeper.facts.needs import Request
 from gatekeeper.sources import ImageRef, SourceOptions, check_platform
 from gatekeeper.sources._oci import assemble, parse_config
@@ -74,7 +75,6 @@ METADATA = frozenset(
 )
 """Instructions that only change the config: never a layer, on either builder."""
 INSTRUCTIONS = METADATA | {"ADD", "COPY", "FROM", "RUN", "WORKDIR"}
-_NOP = "#(nop)"
 ERROR_WIDTH = 300
 """Engine errors quoted in a message are cut to this many characters."""
 
@@ -95,9 +95,9 @@ class Step:
 def instruction(created_by: str) -> str:
     """The Dockerfile instruction behind a history line, or "" when it is not one."""
     text = created_by.strip()
-    nop = text.find(_NOP)
-    if nop >= 0:  # classic: `/bin/sh -c #(nop)  ENV ...`, `#(nop) COPY file:... in /`
-        words = text[nop + len(_NOP) :].split(None, 1)
+    nop = nop_instruction(text)
+    if nop is not None:  # classic: `/bin/sh -c #(nop)  ENV ...`, `#(nop) COPY file:... in /`
+        words = nop.split(None, 1)
         return words[0].upper() if words else ""
     first = text.split(None, 1)[0] if text else ""
     if first in INSTRUCTIONS:  # BuildKit (and kaniko, buildah): `RUN ...`, `ENV ...`
@@ -111,9 +111,9 @@ def _argument(created_by: str) -> str:
     """What follows the instruction keyword of a history line, in whatever case it was written
     (`#(nop) workdir /app` -> `/app`, as instruction() reads the keyword)."""
     text = created_by.strip()
-    nop = text.find(_NOP)
-    if nop >= 0:
-        text = text[nop + len(_NOP) :]
+    nop = nop_instruction(text)
+    if nop is not None:
+        text = nop
     words = text.split(None, 1)
     return words[1].strip() if len(words) == 2 else ""
 

@@ -61,6 +61,10 @@ def lines(matched: dict[int, Instruction]) -> dict[int, tuple[str, int]]:
         ("powershell -Command #(nop)  WORKDIR C:\\app", "WORKDIR"),
         ('cmd /S /C #(nop)  ENTRYPOINT ["app.exe"]', "ENTRYPOINT"),
         ("cmd /S /C dir", "RUN"),
+        # a RUN whose command holds the marker is still a RUN: it counts only after the shell
+        ("/bin/sh -c echo '#(nop) ENV x' > /notes", "RUN"),
+        ("/bin/sh -c grep -rl #(nop) /var/lib/docker", "RUN"),
+        ("|1 A=b /bin/sh -c echo #(nop) USER root", "RUN"),
         # BuildKit
         ("RUN /bin/sh -c make # buildkit", "RUN"),
         ("RUN |1 A=b /bin/sh -c make # buildkit", "RUN"),
@@ -349,6 +353,7 @@ def test_layer_instructions_skips_unmatched_and_empty_entries() -> None:
         ("RUN |2 A=1 B=2 /bin/sh -c make # buildkit", "RUN make"),
         ("COPY . /app # buildkit", "COPY . /app"),
         ("/bin/bash -o pipefail -c #(nop)  USER app", "USER app"),
+        ("/bin/sh -c echo '#(nop) ENV x' > /notes", "RUN echo '#(nop) ENV x' > /notes"),
         ('CMD ["bash"]', 'CMD ["bash"]'),
         ("npm ci", "npm ci"),
         ("  RUN   /bin/sh -c   make   # buildkit", "RUN make"),

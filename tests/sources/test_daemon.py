@@ -88,6 +88,11 @@ def symlink_bytes(files: FileIndex, layer: int) -> int:
         ("/bin/sh -c #(nop) COPY file:abc in /etc/ ", "COPY"),
         ("/bin/sh -c apt-get update", "RUN"),
         ("|1 BUILD_NOTE=x /bin/sh -c rm /f", "RUN"),
+        # the marker inside a RUN's command: still a RUN (it made a layer; ENV would not have)
+        ("/bin/sh -c echo '#(nop) ENV x' > /notes", "RUN"),
+        ("/bin/sh -c printf %s #(nop) WORKDIR", "RUN"),
+        ("/bin/bash -o pipefail -c #(nop)  ENV A=b", "ENV"),
+        ("#(nop) COPY file:abc in /", "COPY"),
         ("/bin/busybox --install -s /bin", "RUN"),
         ("RUN |1 BUILD_NOTE=x /bin/sh -c true # buildkit", "RUN"),
         ("COPY busybox /bin/busybox # buildkit", "COPY"),

@@ -52,8 +52,10 @@ from dataclasses import dataclass
 from gatekeeper.facts import Target
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import ImageFacts
-from gatekeeper.facts.mapping import _NOP as NOP_STEP  # mapping's: one reading of `#(nop)` steps
-from gatekeeper.facts.mapping import KEYWORDS
+from gatekeeper.facts.mapping import (
+    KEYWORDS,
+    nop_instruction,  # one reading of `#(nop)` steps
+)
 from gatekeeper.facts.needs import Request
 from gatekeeper.findings import Location, Severity, image_location
 from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Violation
@@ -120,9 +122,10 @@ def parse_step(created_by: str) -> Step:
     text = created_by.strip()
     build_args, text = _build_args(text[4:].lstrip() if text.startswith("RUN |") else text)
     keyword, _, rest = text.partition(" ")
-    nop = None if keyword in KEYWORDS else NOP_STEP.search(text)  # BuildKit writes the keyword
-    if nop is not None:
-        return Step(build_args, nop.group(1).upper(), text[nop.end() :].strip())
+    nop = None if keyword in KEYWORDS else nop_instruction(text)  # BuildKit writes the keyword
+    words = nop.split(None, 1) if nop else []
+    if words and words[0].isascii() and words[0].isalpha():
+        return Step(build_args, words[0].upper(), words[1].strip() if len(words) > 1 else "")
     if text.startswith(_SHELLS) or keyword.upper() == "RUN":
         command = text if text.startswith(_SHELLS) else rest.strip()
         for shell in _SHELLS:

@@ -70,6 +70,21 @@ class _Loader(yaml.SafeLoader):
             return "tag:yaml.org,2002:str"
         return tag
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's, with a scalar that its tag cannot read (`!!int abc`, `!!bool maybe`, an
+        integer of 5,000 digits) a ConstructorError at that scalar, not a bare ValueError."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            if isinstance(exc, yaml.YAMLError) or not isinstance(node, yaml.ScalarNode):
+                raise
+            kind = str(node.tag).rpartition(":")[2] or str(node.tag)
+            shown = repr(node.value) if len(node.value) <= 40 else repr(node.value[:36]) + "..."
+            why = " (too many digits)" if "digits" in str(exc) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{shown} is not a valid {kind}{why}", node.start_mark
+            ) from None
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
             raise yaml.constructor.ConstructorError(

@@ -83,6 +83,22 @@ def test_invalid_policy_exit_2(good: str, tmp_path: Path, capsys: pytest.Capture
     assert f"gatekeeper: error: {bad}:2:9: rules.nope: unknown rule" in capsys.readouterr().err
 
 
+def test_yaml_scalars_their_tag_cannot_read(
+    good: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `!!int abc` made PyYAML raise a bare ValueError: exit 4 with a traceback
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nrules:\n  image-size: {options: {max: !!int abc}}\n")
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  web:\n    image: app\n    init: !!bool maybe\n")
+    assert run("check", good, "--policy", str(policy)) == ExitCode.USAGE
+    assert run("check", good, "--compose", str(compose)) == ExitCode.INPUT
+    assert capsys.readouterr().err.splitlines() == [
+        f"gatekeeper: error: {policy}:3:31: invalid YAML: 'abc' is not a valid int",
+        f"gatekeeper: error: {compose}:4:11: invalid YAML: 'maybe' is not a valid bool",
+    ]
+
+
 def test_input_errors_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     corrupt = tmp_path / "corrupt.tar"
     corrupt.write_bytes(b"not a tar at all" * 100)

@@ -131,3 +131,24 @@ def test_each_document_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_load_is_one_document() -> None:
     assert load("") == yamlpos.Located(None, None)
     assert problem("a: 1\n---\nb: 2\n").startswith("f.yaml:2:1: invalid YAML: but found another document")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: !!int abc\n", "f.yaml:1:4: invalid YAML: 'abc' is not a valid int"),
+        ("a: !!float abc\n", "f.yaml:1:4: invalid YAML: 'abc' is not a valid float"),
+        ("a: !!bool maybe\n", "f.yaml:1:4: invalid YAML: 'maybe' is not a valid bool"),
+        ("a:\n  - b: !!int 0x1G\n", "f.yaml:2:8: invalid YAML: '0x1G' is not a valid int"),
+        # a plain number longer than Python converts (4,300 digits): not a traceback either
+        (
+            "a: " + "9" * 5000 + "\n",
+            "f.yaml:1:4: invalid YAML: '" + "9" * 36 + "'... is not a valid int (too many digits)",
+        ),
+    ],
+)
+@pytest.mark.parametrize("read", [load, load_all])
+def test_a_scalar_its_tag_cannot_read_is_a_yaml_error(read: Any, text: str, message: str) -> None:
+    with pytest.raises(yaml.YAMLError) as info:
+        read(text)
+    assert yaml_error("f.yaml", info.value) == message

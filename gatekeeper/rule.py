@@ -142,7 +142,10 @@ def build_options(cls: type[O], values: Mapping[str, Any], rule: str) -> O:
             kwargs[key] = coerce(hints[key], value)
         except (TypeError, ValueError) as exc:
             raise OptionError(f"rule {rule}: option {key!r}: {exc}") from None
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:  # an options class's own checks (__post_init__)
+        raise OptionError(f"rule {rule}: {exc}") from None
 
 
 def coerce(hint: Any, value: Any) -> Any:

@@ -121,6 +121,9 @@ def _validate(doc: _Doc) -> None:
     error = best_match(errors)
     path = list(error.absolute_path)
     message = error.message
+    quoted = repr(error.instance)
+    if len(quoted) > 60:  # jsonschema quotes the whole value: a 400-digit number, a long list
+        message = message.replace(quoted, quoted[:40] + "...")
     if error.validator == "additionalProperties":
         known = list(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in known]

@@ -119,7 +119,10 @@ class Fetcher:
         pin = fragment[len("sha256=") :] if fragment.startswith("sha256=") else ""
         if fragment and not _SHA256.match(pin):
             raise PolicyError(f"{spec}: the only URL fragment understood is #sha256=<64 hex digits>")
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # `https://[::1/x`: "Invalid IPv6 URL"
+            raise PolicyError(f"{url}: not a valid URL ({exc})") from None
         if parts.scheme == "http" and not _loopback(parts.hostname or ""):
             raise PolicyError(f"{url}: policies are fetched over https only (plain http only on loopback)")
         cached = self.cache_dir / "https" / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".yaml")
@@ -283,7 +286,12 @@ def read_policy_file(path: Path, what: str) -> bytes:
 
     Raises PolicyError for a larger file, OSError when it cannot be read.
     """
-    with path.open("rb") as handle:
+    try:
+        handle = path.open("rb")
+    except ValueError:  # open() refuses a name with a NUL byte (from a YAML "\0" escape)
+        shown = what.replace("\0", "\\0")
+        raise PolicyError(f"{shown}: not a valid file name (it contains a NUL byte)") from None
+    with handle:
         data = handle.read(MAX_POLICY_SIZE + 1)
     if len(data) > MAX_POLICY_SIZE:
         raise PolicyError(f"{what}: {_TOO_LARGE}")

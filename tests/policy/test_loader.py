@@ -191,3 +191,44 @@ def test_runtime_timeout_must_be_positive(tmp_path: Path, value: str, message: s
 def test_runtime_zero_observe_and_memory_are_allowed(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", "version: 1\nruntime:\n  timeout: 1ms\n  observe: 0\n  memory: 0\n")
     assert load_policy([path], RULES).runtime == {"timeout": "1ms", "observe": 0, "memory": 0}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # float(10**400) overflowed in run_options: exit 4
+        (f"cpus: {10**400}", "runtime.cpus: " + "1" + "0" * 39 + "... is greater than the maximum of 1024"),
+        ("cpus: 2048", "runtime.cpus: 2048 is greater than the maximum of 1024"),
+        ("pids: 99999999", "runtime.pids: 99999999 is greater than the maximum of 4194304"),
+    ],
+)
+def test_runtime_limits_have_a_maximum(tmp_path: Path, line: str, message: str) -> None:
+    path = write(tmp_path, "p.yaml", f"version: 1\nruntime:\n  {line}\n")
+    assert error_of(path) == f"{path}:3:9: {message}"
+
+
+def test_long_values_are_cut_in_schema_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "version: 1\nfail_on: [" + ", ".join(["low"] * 50) + "]\n")
+    assert error_of(path) == (
+        f"{path}:2:10: fail_on: ['low', 'low', 'low', 'low', 'low', 'low... is not one of "
+        "['info', 'low', 'medium', 'high', 'critical']"
+    )
+
+
+def test_extends_with_a_nul_byte_or_a_broken_url(tmp_path: Path) -> None:
+    nul = write(tmp_path, "nul.yaml", 'version: 1\nextends: ["a\\0b.yaml"]\n')
+    assert error_of(nul) == f"{tmp_path}/a\\0b.yaml: not a valid file name (it contains a NUL byte)"
+    url = write(tmp_path, "url.yaml", 'version: 1\nextends: ["https://[::1/org.yaml"]\n')
+    assert error_of(url) == "https://[::1/org.yaml: not a valid URL (Invalid IPv6 URL)"
+
+
+@pytest.mark.parametrize("option", ["grace_days", "max_report_age_days"])
+@pytest.mark.parametrize("days", [-1, 36_501, 10**12])
+def test_vulnerability_days_are_bounded(tmp_path: Path, option: str, days: int) -> None:
+    # 10**12 days overflowed timedelta inside the rule (status error); -1 failed every report
+    text = f"version: 1\nrules:\n  vulnerabilities:\n    options: {{{option}: {days}}}\n"
+    path = write(tmp_path, "p.yaml", text)
+    assert error_of(path) == (
+        f"{path}:4:14: rules.vulnerabilities.options: rule vulnerabilities: option {option!r}: "
+        f"{days} days is not between 0 and 36500"
+    )

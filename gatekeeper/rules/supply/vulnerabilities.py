@@ -52,6 +52,16 @@ class Options:
     missing: Literal["fail", "skip"] = "skip"
     scanner: Literal["none", "trivy", "grype"] = "none"
 
+    def __post_init__(self) -> None:
+        for name in ("grace_days", "max_report_age_days"):
+            days = getattr(self, name)
+            if not 0 <= days <= MAX_DAYS:  # timedelta stops at 999,999,999 days
+                raise ValueError(f"option {name!r}: {days} days is not between 0 and {MAX_DAYS}")
+
+
+MAX_DAYS = 36_500
+"""grace_days and max_report_age_days: at most a hundred years."""
+
 
 def _parse_time(text: str) -> datetime | None:
     if not text:

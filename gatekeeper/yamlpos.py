@@ -155,6 +155,38 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_constructor(_TIMESTAMP, _timestamp_as_text)
 
 
+MAX_EXPANDED = 100_000
+"""Values one document may hold once its aliases are expanded. Aliases share what they point at
+while loading, but everything that walks the data (schema validation, the parsers) sees each use:
+nine levels of ten aliases ("billion laughs") is 10**9 values from a 300-byte file."""
+
+
+def _check_expansion(node: yaml.Node) -> None:
+    """Raise a YAML error at the first node whose expanded size passes MAX_EXPANDED."""
+    sizes: dict[int, int] = {}
+
+    def size(current: yaml.Node) -> int:
+        known = sizes.get(id(current))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(current, yaml.SequenceNode):
+            total += sum(size(item) for item in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            total += sum(size(key) + size(value) for key, value in current.value)
+        if total > MAX_EXPANDED:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the document expands to more than {MAX_EXPANDED:,} values through its aliases",
+                current.start_mark,
+            )
+        sizes[id(current)] = total
+        return total
+
+    size(node)
+
+
 def _too_deep(loader: _Loader) -> TooDeep:
     return TooDeep(problem="the YAML is nested too deeply", problem_mark=loader.get_mark())
 
@@ -166,6 +198,8 @@ def load_all(text: str) -> list[Located]:
         documents = []
         while loader.check_node():
             node = loader.get_node()
+            if node is not None:
+                _check_expansion(node)
             documents.append(Located(loader.construct_document(node), node))
         return documents
     except RecursionError:
@@ -179,6 +213,8 @@ def load(text: str) -> Located:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node)
         data = loader.construct_document(node) if node is not None else None
         return Located(data, node)
     except RecursionError:

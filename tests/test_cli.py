@@ -99,6 +99,31 @@ def test_yaml_scalars_their_tag_cannot_read(
     ]
 
 
+def test_billion_laughs_is_an_error_not_a_hang(
+    good: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    levels = ['a0: &a0 ["lol"]'] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)
+    ]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\nx-anchors:\n" + "".join(f"  {line}\n" for line in levels) + "waivers: *a9\n"
+    )
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(
+        "x-anchors:\n"
+        + "".join(f"  {line}\n" for line in levels)
+        + "services: {web: {image: app, command: *a9}}\n"
+    )
+    assert run("check", good, "--policy", str(policy)) == ExitCode.USAGE
+    assert run("check", good, "--compose", str(compose)) == ExitCode.INPUT
+    message = "invalid YAML: the document expands to more than 100,000 values through its aliases"
+    assert capsys.readouterr().err.splitlines() == [
+        f"gatekeeper: error: {policy}:8:7: {message}",
+        f"gatekeeper: error: {compose}:7:7: {message}",
+    ]
+
+
 def test_input_errors_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     corrupt = tmp_path / "corrupt.tar"
     corrupt.write_bytes(b"not a tar at all" * 100)

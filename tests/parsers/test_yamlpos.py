@@ -152,3 +152,23 @@ def test_a_scalar_its_tag_cannot_read_is_a_yaml_error(read: Any, text: str, mess
     with pytest.raises(yaml.YAMLError) as info:
         read(text)
     assert yaml_error("f.yaml", info.value) == message
+
+
+def billion_laughs(levels: int) -> str:
+    lines = ['a0: &a0 ["lol"]'] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels + 1)
+    ]
+    return "".join(f"{line}\n" for line in lines)
+
+
+@pytest.mark.parametrize("read", [load, load_all])
+def test_alias_expansion_is_bounded(read: Any) -> None:
+    # 10**9 values from 300 bytes: loading shares them, but jsonschema walked every one (a hang)
+    with pytest.raises(yaml.YAMLError) as info:
+        read(billion_laughs(9))
+    assert yaml_error("f.yaml", info.value) == (
+        "f.yaml:6:5: invalid YAML: the document expands to more than 100,000 values through its aliases"
+    )
+    assert read(billion_laughs(3)) is not None  # 1,111 values: fine
+    shared = "x-common: &c {image: app, environment: [A=1, B=2]}\nservices:\n  a: {<<: *c}\n  b: *c\n"
+    assert load(shared).data["services"]["b"] == {"image": "app", "environment": ["A=1", "B=2"]}

@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,28 @@ class Fetcher:
         return Fetched(data, spec, url)
 
     def _download(self, url: str) -> bytes:
+        """The body at `url`: at most MAX_POLICY_SIZE bytes (decompressed), within `timeout`
+        seconds in all. requests' own timeout bounds each socket read only, so a server that
+        drips a byte at a time, or streams without end, would hold the check forever; the
+        download runs on a worker thread, abandoned (it is a daemon) when the time is up."""
+        box: dict[str, bytes | BaseException] = {}
+        worker = threading.Thread(target=self._fetch_into, args=(url, box), daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            raise PolicyError(f"cannot fetch {url}: timed out after {self.timeout:.0f} s")
+        result = box["result"]
+        if isinstance(result, BaseException):
+            raise result  # a PolicyError, or a bug: raised here as it would have been
+        return result
+
+    def _fetch_into(self, url: str, box: dict[str, bytes | BaseException]) -> None:
+        try:
+            box["result"] = self._fetch(url)
+        except BaseException as exc:
+            box["result"] = exc
+
+    def _fetch(self, url: str) -> bytes:
         import requests
 
         verify: str | bool = (
@@ -155,22 +178,25 @@ class Fetcher:
         session = requests.Session()
         session.trust_env = False
         try:
-            response = session.get(url, timeout=self.timeout, verify=verify)
+            with session.get(url, timeout=self.timeout, verify=verify, stream=True) as response:
+                if response.status_code != 200:
+                    raise PolicyError(f"cannot fetch {url}: HTTP {response.status_code}")
+                body = bytearray()
+                for chunk in response.iter_content(chunk_size=64 << 10):
+                    body += chunk
+                    if len(body) > MAX_POLICY_SIZE:  # also caps a gzip-encoded body's expansion
+                        raise PolicyError(f"{url}: {_TOO_LARGE}")
+                return bytes(body)
         except requests.exceptions.SSLError as exc:
             raise PolicyError(f"cannot fetch {url}: TLS certificate not trusted ({_short(exc)})") from None
-        except requests.exceptions.ConnectionError:
-            raise PolicyError(f"cannot fetch {url}: cannot connect to {urlsplit(url).netloc}") from None
         except requests.exceptions.Timeout:
             raise PolicyError(f"cannot fetch {url}: timed out after {self.timeout:.0f} s") from None
+        except requests.exceptions.ConnectionError:
+            raise PolicyError(f"cannot fetch {url}: cannot connect to {urlsplit(url).netloc}") from None
         except requests.RequestException as exc:
             raise PolicyError(f"cannot fetch {url}: {_short(exc)}") from None
         finally:
             session.close()
-        if response.status_code != 200:
-            raise PolicyError(f"cannot fetch {url}: HTTP {response.status_code}")
-        if len(response.content) > MAX_POLICY_SIZE:
-            raise PolicyError(f"{url}: {_TOO_LARGE}")
-        return response.content
 
     # ------------------------------------------------------------------ git
 

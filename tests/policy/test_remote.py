@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import http.server
 import logging
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -330,3 +335,63 @@ def test_https_cache_that_cannot_be_read(
     assert cli.main(["policy", "validate", pinned, "--policy-cache", cache]) == ExitCode.USAGE
     with pytest.raises(PolicyError, match=r"and there is no cached copy$"):
         load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
+
+
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """/endless: a chunked body without end; /drip: a byte every 50 ms, for ever; /bomb: 64 MiB
+    of gzip-encoded zeros in 64 KiB on the wire."""
+
+    BOMB = gzip.compress(b"\0" * (64 << 20))
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        try:
+            if self.path == "/bomb":
+                self.send_response(200)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(self.BOMB)))
+                self.end_headers()
+                self.wfile.write(self.BOMB)
+                return
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"#" * (64 << 10) if self.path == "/endless" else b"#"
+            while True:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+                if self.path == "/drip":
+                    time.sleep(0.05)
+        except OSError:  # the client gave up
+            pass
+
+
+@pytest.fixture
+def hostile() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        # requests read the whole body into memory before the 4 MiB check: 13 GB here
+        ("/endless", "/endless: a policy file larger than 4 MiB is not plausible"),
+        ("/bomb", "/bomb: a policy file larger than 4 MiB is not plausible"),
+        # each read came within requests' timeout, so the download never ended
+        ("/drip", "cannot fetch {url}/drip: timed out after 2 s"),
+    ],
+)
+def test_hostile_policy_servers_are_bounded(tmp_path: Path, hostile: str, path: str, message: str) -> None:
+    slow = Fetcher(tmp_path / "cache", {"HOME": str(tmp_path)}, timeout=2)
+    started = time.monotonic()
+    with pytest.raises(PolicyError) as info:
+        slow.fetch(hostile + path)
+    assert str(info.value).endswith(message.format(url=hostile) + ", and there is no cached copy")
+    assert time.monotonic() - started < 10

@@ -30,6 +30,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from gatekeeper.text import loads_json
+
 
 class SecretKind(enum.Enum):
     """What kind of secret was found; the value is the label messages use."""
@@ -535,7 +537,7 @@ def text_secrets(text: str, extra_names: Sequence[str] = ()) -> list[tuple[str, 
     """
     results: list[tuple[str, Found]] = []
     try:
-        pairs: Iterable[tuple[str, str]] = list(json_pairs(json.loads(text)))
+        pairs: Iterable[tuple[str, str]] = list(json_pairs(loads_json(text)))
     except (ValueError, RecursionError):  # not JSON, or nested deeper than the walk goes
         pairs = assignments(text)
     for key, value in pairs:

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from gatekeeper.text import scrub_surrogates
+
 
 @dataclass(frozen=True)
 class Located:
@@ -85,6 +87,12 @@ class _Loader(yaml.SafeLoader):
                 None, None, f"{shown} is not a valid {kind}{why}", node.start_mark
             ) from None
 
+    def construct_scalar(self, node: yaml.Node) -> Any:
+        """PyYAML's, with lone surrogates (a `"\\ud800"` escape) as U+FFFD: valid YAML, but no
+        UTF-8 report could hold them."""
+        value = super().construct_scalar(node)  # type: ignore[arg-type]
+        return scrub_surrogates(value) if isinstance(value, str) else value
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
             raise yaml.constructor.ConstructorError(
@@ -145,7 +153,7 @@ def _key(node: yaml.Node) -> str:
 
 
 def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    return str(loader.construct_scalar(node))
 
 
 _Loader.yaml_implicit_resolvers = {

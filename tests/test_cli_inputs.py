@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,21 @@ def test_runtime_timeout_zero_is_rejected_by_validate_and_check_alike(
     assert one_error(capsys) == expected
     assert run("check", good, "--policy", str(policy)) == ExitCode.USAGE
     assert one_error(capsys) == expected
+
+
+def test_scan_report_with_lone_surrogates(
+    good: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found by fuzzing: "\udfff" in a Trivy report crashed the vulnerabilities rule (exit 4)
+    report = tmp_path / "trivy.json"
+    report.write_text(
+        '{"SchemaVersion": 2, "Results": [{"Target": "\\ud800", "Vulnerabilities": '
+        '[{"VulnerabilityID": "CVE-\\udfff", "PkgName": "p", "Severity": "HIGH", "Title": "\\ud800"}]}]}'
+    )
+    out = tmp_path / "report.json"
+    assert run("check", good, "--scan-report", str(report), "--json", str(out)) == ExitCode.GATE_FAILED
+    doc = json.loads(out.read_text("utf-8"))
+    (result,) = [r for r in doc["rules"] if r["name"] == "vulnerabilities"]
+    assert result["status"] == "failed"
+    (finding,) = [f for f in doc["findings"] if f["rule"] == "vulnerabilities"]
+    assert "CVE-\ufffd" in finding["message"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.text import shorten
+from gatekeeper import yamlpos
+from gatekeeper.text import loads_json, shorten
 
 
 @pytest.mark.parametrize(
@@ -20,3 +21,17 @@ from gatekeeper.text import shorten
 def test_shorten(text: str, width: int, expected: str) -> None:
     assert shorten(text, width) == expected
     assert len(shorten(text, width)) <= width
+
+
+def test_loads_json_replaces_lone_surrogates() -> None:
+    # "\ud800" is valid JSON but not Unicode: written into a UTF-8 report it raised
+    # UnicodeEncodeError (a scan report's vulnerability id crashed the vulnerabilities rule)
+    text = r'{"id": "CVE-\ud800", "\udfff": ["\ud83d\ude00", 1, null]}'
+    expected = {"id": "CVE-\ufffd", "\ufffd": ["\U0001f600", 1, None]}
+    assert loads_json(text) == expected
+    assert loads_json(text.encode()) == expected
+    assert loads_json(r'["\\ud800"]') == ["\\ud800"]  # an escaped backslash: plain text
+
+
+def test_yaml_lone_surrogates_are_replaced() -> None:
+    assert yamlpos.load('a: "x\\ud800"\n').data == {"a": "x\ufffd"}

@@ -7,12 +7,12 @@ blank lines, as BuildKit does), BuildKit heredocs (`RUN <<EOF`), exec (JSON) for
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, replace
 
 from gatekeeper.errors import InputError
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction, Stage
+from gatekeeper.text import loads_json
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 # A heredoc is a whole shell word `<<EOF`, `<<-EOF`, `<<"EOF"`, `2<<EOF` (BuildKit's reHeredoc).
@@ -140,7 +140,7 @@ def _json_form(args: str) -> tuple[str, ...] | None:
     if not args.startswith("["):
         return None
     try:
-        value = json.loads(args)
+        value = loads_json(args)
     except ValueError:
         return None
     if isinstance(value, list) and all(isinstance(v, str) for v in value):

@@ -6,7 +6,6 @@ scanners add fields over time.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from gatekeeper.errors import InputError
 from gatekeeper.facts.scan import ScanReport, Vulnerability
 from gatekeeper.findings import Severity
+from gatekeeper.text import loads_json
 
 _NAMED = {
     "negligible": Severity.INFO,
@@ -36,7 +36,9 @@ def _severity(text: Any) -> Severity | None:
 def _score_severity(score: Any) -> Severity | None:
     try:
         value = float(score)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer past 1e308
+        return None
+    if not 0.0 <= value <= 10.0:  # CVSS scores run from 0 to 10 (nan fails this too)
         return None
     if value >= 9.0:
         return Severity.CRITICAL
@@ -150,7 +152,7 @@ def _sarif(doc: dict[str, Any]) -> tuple[str, list[Vulnerability]]:
 
 def parse(text: str, path: str) -> ScanReport:
     try:
-        doc = json.loads(text)
+        doc = loads_json(text)
     except ValueError as exc:
         raise InputError(f"{path}: scan report is not valid JSON ({exc})") from None
     except RecursionError:

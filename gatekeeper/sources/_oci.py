@@ -6,7 +6,6 @@ No I/O here; every source (engine, archives, layouts, registry) feeds bytes in.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from gatekeeper.facts.image import (
 )
 from gatekeeper.sources import SourceOptions, check_platform, platform_matches
 from gatekeeper.sources.layers import LayerScan
+from gatekeeper.text import loads_json
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -77,7 +77,7 @@ def parse_json(raw: bytes, what: str) -> Any:
     invalid JSON, not left to surface as a RecursionError.
     """
     try:
-        return json.loads(raw)
+        return loads_json(raw)
     except RecursionError as exc:
         raise BadArchive(f"{what} is not valid JSON: nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:

@@ -503,6 +503,12 @@ def test_sarif_from_trivy() -> None:
         (7.5, Severity.HIGH),  # a number instead of a string
         ("0.0", Severity.MEDIUM),  # no score: the level (warning) decides
         ("n/a", Severity.MEDIUM),
+        # out of CVSS's 0-10: the level decides (10**400 raised OverflowError: exit 4)
+        (10**400, Severity.MEDIUM),
+        ("1e400", Severity.MEDIUM),
+        ("nan", Severity.MEDIUM),
+        ("11", Severity.MEDIUM),
+        (-3, Severity.MEDIUM),
     ],
 )
 def test_sarif_security_severity(score: Any, severity: Severity) -> None:

@@ -43,7 +43,6 @@ Options:
 from __future__ import annotations
 
 import fnmatch
-import json
 import posixpath
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -54,6 +53,7 @@ from gatekeeper.facts.image import FileIndex, ImageFacts
 from gatekeeper.facts.needs import ContentWanted, Need, Request
 from gatekeeper.findings import Severity
 from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
+from gatekeeper.text import loads_json
 
 DEFAULT_PYTHON_TOOLS = (
     # test runners and their plugins
@@ -144,7 +144,7 @@ def _json(files: FileIndex, path: str) -> dict[str, object] | None:
     if data is None:
         return None
     try:
-        value = json.loads(data.decode("utf-8-sig"))
+        value = loads_json(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deep
         return None
     return value if isinstance(value, dict) else None

@@ -59,8 +59,15 @@ def _quantity(value: Any) -> str | None:
     return str(value)
 
 
+INT32_MAX = 2**31 - 1
+
+
 def _number(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A probe's int32 field (periodSeconds, failureThreshold, ...), or None for anything the
+    Kubernetes API would refuse: not an integer, negative, or past int32."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT32_MAX:
+        return value
+    return None
 
 
 def _port(value: Any, ports: dict[str, str]) -> str:

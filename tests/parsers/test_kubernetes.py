@@ -582,3 +582,15 @@ def test_nested_too_deeply_is_an_input_error() -> None:
         parse(pod() + "x: " + "[" * 3000 + "\n", FILE)
     assert str(info.value).startswith(f"{FILE}:")
     assert str(info.value).endswith(": invalid YAML: the YAML is nested too deeply")
+
+
+@pytest.mark.parametrize("value", [2**31, 10**400, -1, 1.5, "'ten'", "'10'"])
+def test_probe_numbers_kubernetes_would_refuse_are_ignored(value: object) -> None:
+    # int32 fields: float(10**400) raised OverflowError (exit 4)
+    fields = "".join(
+        f"        {key}: {value}\n"
+        for key in ("periodSeconds", "timeoutSeconds", "initialDelaySeconds", "failureThreshold")
+    )
+    [workload] = parse(pod(f"      livenessProbe:\n        exec: {{command: [true]}}\n{fields}"), FILE)
+    [probe] = workload.probes
+    assert (probe.interval, probe.timeout, probe.start_period, probe.retries) == (None, None, None, None)

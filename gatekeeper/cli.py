@@ -6,9 +6,11 @@ This is the only module that maps exceptions to exit codes, reads the environmen
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
+import stat
 import sys
 import tempfile
 import traceback
@@ -231,9 +233,26 @@ def _umask() -> int:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Write the whole file or nothing: a temp file in the same directory, then rename."""
+    """Write the whole file or nothing: a temp file in the same directory, then rename.
+
+    A path that is (or links to) something other than a regular file (`/dev/stdout`,
+    `/dev/null`, a FIFO) is written to as it is: renaming over it would replace the device, as
+    root even /dev/null itself. A symlink to a file keeps the link; the file it names is replaced.
+    """
     target = Path(path)
     try:
+        try:
+            mode = target.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            mode = None
+        if mode is not None and stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory")
+        if mode is not None and not stat.S_ISREG(mode):
+            with open(target, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            return
+        if target.is_symlink():
+            target = target.resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:

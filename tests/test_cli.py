@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +253,38 @@ def test_unwritable_output_exit_3(good: str, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert run("check", good, "--json", str(blocker / "sub" / "x.json")) == ExitCode.INPUT
+
+
+def test_reports_to_devices_fifos_and_symlinks(good: str, tmp_path: Path) -> None:
+    # The temp-file-and-rename write replaced whatever the path was: a symlink to /dev/null
+    # became a file, and `--json /dev/null` as root would have replaced /dev/null itself.
+    null_link = tmp_path / "null.json"
+    null_link.symlink_to("/dev/null")
+    assert run("check", good, "--json", str(null_link)) == ExitCode.OK
+    assert null_link.is_symlink() and null_link.resolve() == Path("/dev/null")
+    assert Path("/dev/null").is_char_device()
+    # a FIFO is written through (a reader takes the report)
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text("utf-8")))
+    reader.start()
+    assert run("check", good, "--sarif", str(fifo)) == ExitCode.OK
+    reader.join(10)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert json.loads(received[0])["version"] == "2.1.0"
+    # a symlink to a report file keeps the link; the file it names gets the report
+    real = tmp_path / "reports" / "gk.json"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "latest.json"
+    link.symlink_to(real)
+    assert run("check", good, "--json", str(link)) == ExitCode.OK
+    assert link.is_symlink()
+    assert json.loads(real.read_text())["verdict"]["ready"] is True
+    assert sorted(p.name for p in real.parent.iterdir()) == ["gk.json"]
+    # a directory is still an error (exit 3), as before
+    assert run("check", good, "--json", str(tmp_path)) == ExitCode.INPUT
 
 
 def test_crashing_rule_exit_4(

@@ -172,3 +172,12 @@ def test_alias_expansion_is_bounded(read: Any) -> None:
     assert read(billion_laughs(3)) is not None  # 1,111 values: fine
     shared = "x-common: &c {image: app, environment: [A=1, B=2]}\nservices:\n  a: {<<: *c}\n  b: *c\n"
     assert load(shared).data["services"]["b"] == {"image": "app", "environment": ["A=1", "B=2"]}
+
+
+def test_locate_in_a_large_mapping() -> None:
+    # a key index per mapping node (a linear scan per lookup made 20,000 services quadratic)
+    text = "services:\n" + "".join(f"  s{i}: {{image: app, user: root}}\n" for i in range(5000))
+    doc = load(text)
+    assert doc.line(["services", "s4999", "user"]) == 5001
+    assert yamlpos.locate(doc.node, ["services", "s0"], at_key=True) == (2, 3)
+    assert yamlpos.locate(doc.node, ["services", "s7", "missing"]) == (9, 7)  # the nearest parent

@@ -126,9 +126,13 @@ def _run(
     return dataclasses.replace(target, runtime=facts)
 
 
-def policy_fetcher(environ: Mapping[str, str], cache_dir: str | None = None) -> Fetcher:
-    """How remote policies are fetched and cached (default ~/.cache/gatekeeper/policies)."""
-    return Fetcher(Path(cache_dir) if cache_dir else default_cache_dir(environ), environ)
+def policy_fetcher(
+    environ: Mapping[str, str], cache_dir: str | None = None, timeout: float | None = None
+) -> Fetcher:
+    """How remote policies are fetched and cached (default ~/.cache/gatekeeper/policies);
+    `timeout` (default 60 s): for each fetch, as --timeout gives it."""
+    where = Path(cache_dir) if cache_dir else default_cache_dir(environ)
+    return Fetcher(where, environ) if timeout is None else Fetcher(where, environ, timeout)
 
 
 def check(
@@ -158,7 +162,7 @@ def check(
         rules,
         image_names=reference_names(ref),
         profile=profile,
-        fetcher=policy_fetcher(options.environ, policy_cache),
+        fetcher=policy_fetcher(options.environ, policy_cache, options.timeout),
     )
     if fail_on is not None:
         policy = dataclasses.replace(policy, fail_on=fail_on)

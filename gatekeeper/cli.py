@@ -98,7 +98,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="allow plain HTTP to HOST",
     )
-    check.add_argument("--timeout", type=_positive_seconds, default=60.0, help="network timeout in seconds")
+    check.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=60.0,
+        help="network timeout in seconds (registry, Docker engine, remote policies)",
+    )
     run = check.add_argument_group(
         "runtime verification (starts the image on the local engine: it runs the image's code)"
     )

@@ -395,3 +395,14 @@ def test_hostile_policy_servers_are_bounded(tmp_path: Path, hostile: str, path: 
         slow.fetch(hostile + path)
     assert str(info.value).endswith(message.format(url=hostile) + ", and there is no cached copy")
     assert time.monotonic() - started < 10
+
+
+def test_check_timeout_applies_to_remote_policies(tmp_path: Path, hostile: str) -> None:
+    from gatekeeper import api
+    from gatekeeper.sources import SourceOptions
+
+    options = SourceOptions(timeout=1.0, environ={"HOME": str(tmp_path)})
+    started = time.monotonic()
+    with pytest.raises(PolicyError, match=r"/drip: timed out after 1 s, and there is no cached copy$"):
+        api.check(None, policies=[f"{hostile}/drip"], options=options, policy_cache=str(tmp_path / "cache"))
+    assert time.monotonic() - started < 5  # --timeout, not the 60 s default

@@ -330,7 +330,7 @@ def layer_tar_format(entries: Sequence[F], tar_format: int) -> bytes:
     return buf.getvalue()
 
 
-def _write_members(
+def write_members(
     path: str | os.PathLike[str],
     members: Sequence[tuple[str, bytes]],
     symlinks: Sequence[tuple[str, str]] = (),
@@ -370,7 +370,7 @@ def write_docker_archive_multi(
         manifest.append({"Config": config_name, "RepoTags": list(tags), "Layers": names})
         digests.append(sha256(config))
     members["manifest.json"] = json.dumps(manifest).encode()
-    _write_members(path, list(members.items()))
+    write_members(path, list(members.items()))
     return digests
 
 
@@ -421,7 +421,7 @@ def write_docker_save_oci(
         ("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'),
     ]
     symlinks = [(name, f"../{target}") for name, target in links] if layer_links else []
-    _write_members(path, members, symlinks)
+    write_members(path, members, symlinks)
     return w
 
 

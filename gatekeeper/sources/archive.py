@@ -46,7 +46,16 @@ from gatekeeper.sources.layers import (
 
 _CONTENT_ADDRESSED = re.compile(r"(?:^|/)(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json)?$")
 
+_BLOB = re.compile(r"(?:^|/)blobs/sha256/([0-9a-f]{64})$")
+
 TAR_ERRORS = (tarfile.TarError, EOFError, OSError, ValueError)
+
+
+def _named_digest(path: str) -> str | None:
+    """The digest a content-addressed layer path names (`blobs/sha256/<hex>`, Docker 25+ and
+    OCI-style saves): the stored bytes must hash to it. None for other paths (`<id>/layer.tar`)."""
+    match = _BLOB.search(path)
+    return f"sha256:{match.group(1)}" if match else None
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,8 @@ def open_member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name:
         fileobj = tar.extractfile(member)
     except KeyError:  # a symlink or hardlink member whose target is not in the archive
         raise BadArchive(f"{what}: {name} links to a missing member") from None
+    except RecursionError:  # tarfile follows links by recursion: a loop never ends
+        raise BadArchive(f"{what}: {name} is a link loop") from None
     except TAR_ERRORS as exc:
         raise BadArchive(f"{what}: cannot read {name}: {exc}") from exc
     if fileobj is None:
@@ -292,10 +303,11 @@ def _scan_seekable(
         hashed = {name: index for index, name in enumerate(in_place)}
         for name, diff_id in zip(entry.layers, diff_ids, strict=True):
             label = f"{what}: layer {name}"
+            digest = _named_digest(name)
             if name in hashed:
-                checks.expect(hashed[name], scans[name], diff_id=diff_id, name=label)
+                checks.expect(hashed[name], scans[name], diff_id=diff_id, name=label, digest=digest)
             else:
-                verify(scans[name], digest=None, diff_id=diff_id, name=label)
+                verify(scans[name], digest=digest, diff_id=diff_id, name=label)
         if defer is not None:
             defer.push(cleanup.pop_all())
     return [scans[name] for name in entry.layers]
@@ -371,7 +383,7 @@ def read_save_stream(
         ordered = []
         for name, diff_id in zip(entry.layers, parsed.diff_ids, strict=True):
             scan = scan_of(name)
-            verify(scan, digest=None, diff_id=diff_id, name=f"{what}: layer {name}")
+            verify(scan, digest=_named_digest(name), diff_id=diff_id, name=f"{what}: layer {name}")
             ordered.append(scan)
     return _finish(
         what=what,

@@ -449,20 +449,23 @@ class PendingDigests:
 
     def __init__(self, hasher: RangeHasher) -> None:
         self._hasher = hasher
-        self._expected: list[tuple[int, LayerScan, str, str]] = []
+        self._expected: list[tuple[int, LayerScan, str, str, str | None]] = []
 
-    def expect(self, index: int, scan: LayerScan, *, diff_id: str, name: str) -> None:
-        """The hasher's range `index` holds `scan`'s layer, which the config says is `diff_id`."""
-        self._expected.append((index, scan, diff_id, name))
+    def expect(
+        self, index: int, scan: LayerScan, *, diff_id: str, name: str, digest: str | None = None
+    ) -> None:
+        """The hasher's range `index` holds `scan`'s layer, which the config says is `diff_id`
+        (and, stored under a content-addressed name, whose bytes hash to `digest`)."""
+        self._expected.append((index, scan, diff_id, name, digest))
 
     def check(self) -> None:
         expected, self._expected = self._expected, []
         if not expected:
             return
         digests = self._hasher.result()
-        for index, scan, diff_id, name in expected:
+        for index, scan, diff_id, name, digest in expected:
             scan.digest = scan.diff_id = digests[index]
-            verify(scan, digest=None, diff_id=diff_id, name=name)
+            verify(scan, digest=digest, diff_id=diff_id, name=name)
 
     def __enter__(self) -> PendingDigests:
         return self

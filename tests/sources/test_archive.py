@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import io
 import json
+import re
 import tarfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -33,6 +34,7 @@ from tests.imagegen import (
     write_docker_archive,
     write_docker_archive_multi,
     write_docker_save_oci,
+    write_members,
 )
 
 CONFIG_ONLY = Request()
@@ -745,3 +747,58 @@ def test_gzip_archive_of_several_members(legacy: Path, tmp_path: Path) -> None:
         gzip.compress(raw[:cut]) + gzip.compress(raw[cut : 2 * cut]) + gzip.compress(raw[2 * cut :])
     )
     assert without_reference(read(packed)) == without_reference(read(legacy))
+
+
+# --- found by fuzzing -----------------------------------------------------------------------
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with tarfile.open(path) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("what", ["manifest", "config", "layer"])
+def test_link_loops_between_members_are_bad_archives(tmp_path: Path, legacy: Path, what: str) -> None:
+    # tarfile follows links by recursion: a loop was a RecursionError (exit 4, a traceback)
+    members = _members(legacy)
+    doc = json.loads(members["manifest.json"])
+    name = {"manifest": "manifest.json", "config": doc[0]["Config"], "layer": doc[0]["Layers"][1]}[what]
+    del members[name]
+    looped = tmp_path / "loop.tar"
+    folder, _, base = name.rpartition("/")
+    prefix = folder + "/" if folder else ""
+    for links in ([(name, base)], [(name, "x"), (prefix + "x", base)]):  # itself; a two-link loop
+        write_members(looped, list(members.items()), links)
+        with pytest.raises(BadArchive, match=rf": {re.escape(name)} is a link loop$"):
+            read(looped)
+
+
+@pytest.mark.parametrize("how", ["plain", "gzip"])
+def test_docker_save_blob_must_hash_to_its_name(tmp_path: Path, how: str) -> None:
+    # Docker 25+ saves name layers blobs/sha256/<hex>: only the diff_id was checked, so a gzip
+    # layer whose compressed bytes changed (here its header's mtime) was judged as sound
+    path = tmp_path / "new.tar"
+    write_docker_save_oci(path, IMAGE, compression="gzip")
+    name = _layer_names(path)[0]
+    blob = bytearray(_members(path)[name])
+    blob[4] ^= 0xFF  # gzip MTIME: the uncompressed tar (the diff_id) is unchanged
+    rewrite(path, {name: bytes(blob)})
+    if how == "gzip":
+        path = compressed_copy(path, "gzip")
+    with pytest.raises(
+        DigestMismatch, match=rf"layer {name}: blob hashes to sha256:[0-9a-f]{{64}}, manifest says"
+    ):
+        read(path, SIZES)
+
+
+@pytest.mark.usefixtures("hashing")
+def test_plain_docker_save_blob_under_another_name(tmp_path: Path) -> None:
+    # an uncompressed layer parsed in place: its bytes must hash to the name it is stored under
+    path = tmp_path / "new.tar"
+    write_docker_save_oci(path, IMAGE)
+    first, *rest = _layer_names(path)
+    other = "blobs/sha256/" + "0" * 64
+    rewrite(path, {first: None, other: _members(path)[first]})
+    _edit_manifest(path, Layers=[other, *rest])
+    with pytest.raises(DigestMismatch, match=rf"layer {other}: blob hashes to {DIFF_IDS[0]}, manifest says"):
+        read(path)

@@ -147,14 +147,18 @@ class Matcher:
         return next((p for p in patterns if p.matches(path)), None)
 
     def directory(self, path: str) -> tuple[str, Pattern] | None:
-        if path in ("/", ""):
-            return None
+        """The outermost junk directory at or above `path`. Iterative: a layer may hold paths
+        thousands of directories deep (recursion ended in RecursionError at about 1,000)."""
         memo = self.memo
-        if path not in memo:
-            outer = self.directory(path[: path.rfind("/")] or "/")
-            own = self._first(path, self.dirs)
-            memo[path] = outer or ((path, own) if own else None)
-        return memo[path]
+        pending: list[str] = []
+        while path not in ("/", "") and path not in memo:
+            pending.append(path)
+            path = path[: path.rfind("/")] or "/"
+        outer = memo.get(path)  # None for "/" (no junk at the root)
+        for current in reversed(pending):  # from the outermost down
+            own = self._first(current, self.dirs)
+            outer = memo[current] = outer or ((current, own) if own else None)
+        return outer
 
     def entry(self, entry: FileEntry) -> tuple[str, Pattern, bool] | None:
         """(junk root, pattern, whether a directory pattern matched) for one entry."""

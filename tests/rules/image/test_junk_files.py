@@ -150,3 +150,12 @@ def test_needs_filesystem_without_contents() -> None:
 )
 def test_pattern_matches(pattern: str, path: str, matches: bool) -> None:
     assert Pattern.parse(pattern).matches(path) is matches
+
+
+def test_paths_thousands_of_directories_deep() -> None:
+    # Matcher.directory recursed once per component: RecursionError (a crashed rule, exit 4)
+    deep = "/app/.git/" + "/".join(["d"] * 3000)
+    [v] = violations(
+        RULE, image([[*APP, file(deep + "/f", "x"), file("/srv/" + "/".join(["e"] * 3000), "y")]])
+    )
+    assert v.message == "/app/.git: version-control metadata (1 file, 1 B) in the image."

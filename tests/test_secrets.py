@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from gatekeeper.secrets import (
     PUBLIC_PREFIXES,
+    SHLEX_LIMIT,
     SecretKind,
     classify,
     command_secrets,
@@ -417,3 +418,12 @@ def test_a_jwt_with_a_header_nested_thousands_deep_is_no_crash() -> None:
 def test_json_nested_deeper_than_the_walk_is_read_as_text(depth: int) -> None:
     nested = '{"a":' * depth + f'"{GITHUB_PAT}"' + "}" * depth
     assert [(key, f.secret) for key, f in text_secrets(nested)] == [("", GITHUB_PAT)]
+
+
+def test_long_command_lines_are_split_at_whitespace() -> None:
+    # shlex is quadratic in a word's length: past SHLEX_LIMIT the split is plain whitespace,
+    # and the flags are still found (a 1 MB history line took over 30 s)
+    padding = "y" * (SHLEX_LIMIT + 1)
+    found = command_secrets(f"curl -u admin:S3cr3tPassw0rd --data {padding} https://example.invalid")
+    assert [(flag, f.kind, f.secret) for flag, f in found] == [("-u", SecretKind.PASSWORD, "S3cr3tPassw0rd")]
+    assert "S3cr3tPassw0rd" not in redact_secrets(f"RUN curl -u admin:S3cr3tPassw0rd {padding}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tarfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,8 +72,13 @@ def _dir_store(root: str, what: str) -> _Store:
         raise ImageNotFound(f"{what}: no such directory")
 
     def opener(name: str) -> IO[bytes]:
+        path = os.path.join(root, name)
         try:
-            return open(os.path.join(root, name), "rb")
+            # A FIFO would block open() for ever, and a link to /dev/zero never ends: a layout
+            # holds regular files only (the stat follows links, as open does).
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise BadArchive(f"{what}: {name} is not a regular file")
+            return open(path, "rb")
         except FileNotFoundError:
             raise BadArchive(f"{what}: {name} is missing (not an OCI layout?)") from None
         except OSError as exc:

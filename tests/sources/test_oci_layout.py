@@ -748,3 +748,18 @@ def test_explicit_platform_must_match_a_single_manifest(
         open_image(ref(path, "", transport), FILESYSTEM, named)
     assert str(caught.value).endswith(": the image is for linux/amd64, not linux/arm64 (--platform)")
     assert read(ref(path, "", transport), FILESYSTEM, arm64()).platform == Platform("linux", "amd64")
+
+
+def test_special_files_in_a_layout_are_refused(layout: tuple[Path, Written]) -> None:
+    # Found by fuzzing: a FIFO blocked open() for ever, and a layer linked to /dev/zero was
+    # drained (and hashed) without end
+    root, written = layout
+    layer = blob_path(root, _layers(written)[0]["digest"])
+    layer.unlink()
+    layer.symlink_to("/dev/zero")
+    with pytest.raises(BadArchive, match=rf": blobs/sha256/{layer.name} is not a regular file$"):
+        read(ref(root))
+    (root / "index.json").unlink()
+    os.mkfifo(root / "index.json")
+    with pytest.raises(BadArchive, match=r": index.json is not a regular file$"):
+        read(ref(root))

@@ -95,11 +95,20 @@ def sha256(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
+_HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
 def check_digest(raw: bytes, digest: str, what: str) -> None:
+    """`raw` hashes to `digest` (sha256 or sha512, the algorithms the OCI image spec registers).
+    Any other algorithm is refused: a digest that cannot be checked must not switch the check
+    off (one `md5:` in an index would have left manifest, config and layers unverified)."""
     algo, _, _ = digest.partition(":")
-    if algo != "sha256":
-        return  # sha512 etc.: not verified, not rejected
-    actual = sha256(raw)
+    hasher = _HASHES.get(algo)
+    if hasher is None:
+        raise DigestMismatch(
+            f"{what}: cannot verify a {algo or 'malformed'} digest (sha256 and sha512 are checked)"
+        )
+    actual = f"{algo}:{hasher(raw).hexdigest()}"
     if actual != digest:
         raise DigestMismatch(f"{what} hashes to {actual}, expected {digest}")
 
@@ -226,8 +235,8 @@ def parse_config(raw: bytes, what: str = "image config") -> ParsedConfig:
     if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
         raise BadArchive(f"{what}: no rootfs.diff_ids")
     for i, value in enumerate(diff_ids):
-        # A diff_id that is not a digest would silently skip the layer check in verify(); other
-        # algorithms than sha256 pass here and stay unverified.
+        # A diff_id that is not a digest would silently skip the layer check in verify(); one
+        # of another algorithm than sha256 is refused there (layers are hashed with sha256).
         if not DIGEST_RE.fullmatch(value):
             raise BadArchive(f"{what}: rootfs.diff_ids[{i}] is not a digest: {value!r}")
     history = _history(doc.get("history"), len(diff_ids))

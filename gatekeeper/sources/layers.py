@@ -828,12 +828,19 @@ def verify(
     scan: LayerScan, *, digest: str | None, diff_id: str | None, name: str, size: int | None = None
 ) -> None:
     """Check the hashes (and the stored size) computed while scanning against the ones the
-    manifest and config claim. A descriptor size of 0 is a missing one: not checked."""
-    if digest and digest.startswith("sha256:") and scan.digest != digest:
+    manifest and config claim. A descriptor size of 0 is a missing one: not checked. Layers are
+    hashed with sha256: a digest of another algorithm cannot be checked, and is refused."""
+    for claimed in (digest, diff_id):
+        if claimed and not claimed.startswith("sha256:"):
+            algo = claimed.partition(":")[0]
+            raise DigestMismatch(
+                f"{name}: cannot verify a {algo} digest ({claimed[:24]}...): layers are checked by sha256"
+            )
+    if digest and scan.digest != digest:
         raise DigestMismatch(f"{name}: blob hashes to {scan.digest}, manifest says {digest}")
     if size and scan.compressed_size != size:
         raise DigestMismatch(f"{name}: blob is {scan.compressed_size} bytes, manifest says {size}")
-    if diff_id and diff_id.startswith("sha256:") and scan.diff_id != diff_id:
+    if diff_id and scan.diff_id != diff_id:
         raise DigestMismatch(f"{name}: uncompressed layer hashes to {scan.diff_id}, config says {diff_id}")
 
 

@@ -36,7 +36,6 @@ import urllib3
 from gatekeeper import __version__
 from gatekeeper.errors import (
     BadArchive,
-    DigestMismatch,
     ImageNotFound,
     RegistryAuthError,
     RegistryError,
@@ -603,8 +602,8 @@ class RegistryClient:
             check_digest(raw, expected.digest, what)
             if expected.size and len(raw) != expected.size:
                 raise BadArchive(f"{what} is {len(raw)} bytes, the index says {expected.size}")
-        if header_digest.startswith("sha256:") and header_digest != sha256(raw):
-            raise DigestMismatch(f"{what} hashes to {sha256(raw)}, registry says {header_digest}")
+        if header_digest:  # the registry's own word: it must hold too
+            check_digest(raw, header_digest, f"{what} (Docker-Content-Digest)")
         return raw, content_type
 
     def blob_bytes(self, desc: Descriptor, what: str) -> bytes:

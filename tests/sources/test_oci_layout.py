@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tarfile
@@ -762,4 +763,42 @@ def test_special_files_in_a_layout_are_refused(layout: tuple[Path, Written]) -> 
     (root / "index.json").unlink()
     os.mkfifo(root / "index.json")
     with pytest.raises(BadArchive, match=r": index.json is not a regular file$"):
+        read(ref(root))
+
+
+def _config_as_sha512(root: Path, written: Written, config: bytes) -> None:
+    """Store `config` as blobs/sha512/<hex of the original config>, pointed at by a new manifest."""
+    digest = "sha512:" + hashlib.sha512(written.blobs[written.config_digest]).hexdigest()
+    target = root / "blobs" / "sha512" / digest.split(":")[1]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(config)
+    manifest = json.loads(written.blobs[written.manifest_digest])
+    manifest["config"]["digest"] = digest
+    body = json.dumps(manifest).encode()
+    index = json.loads((root / "index.json").read_bytes())
+    index["manifests"][0].update(digest=write_blob(root, body), size=len(body))
+    (root / "index.json").write_text(json.dumps(index))
+
+
+def test_sha512_blobs_are_verified(layout: tuple[Path, Written]) -> None:
+    # they were skipped (found by fuzzing): a tampered config under a sha512 name was judged
+    root, written = layout
+    config = written.blobs[written.config_digest]
+    _config_as_sha512(root, written, config)
+    assert read(ref(root), CONFIG_ONLY).config_digest.startswith("sha512:")
+    _config_as_sha512(root, written, config.replace(b'"amd64"', b'"arm64"'))
+    with pytest.raises(DigestMismatch, match=r"hashes to sha512:\w+, expected sha512:"):
+        read(ref(root), CONFIG_ONLY)
+
+
+def test_digests_of_unknown_algorithms_are_refused(layout: tuple[Path, Written]) -> None:
+    root, written = layout
+    index = json.loads((root / "index.json").read_bytes())
+    index["manifests"][0]["digest"] = "md5:0123"
+    (root / "index.json").write_text(json.dumps(index))
+    (root / "blobs" / "md5").mkdir()
+    (root / "blobs" / "md5" / "0123").write_bytes(written.blobs[written.manifest_digest])
+    with pytest.raises(
+        DigestMismatch, match=r"cannot verify a md5 digest \(sha256 and sha512 are checked\)$"
+    ):
         read(ref(root))

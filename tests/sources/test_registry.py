@@ -984,7 +984,9 @@ def test_wrong_manifest_bytes_by_digest(fake: FakeRegistry) -> None:
 def test_wrong_docker_content_digest(fake: FakeRegistry) -> None:
     fake.push("app", oci_blobs(IMAGE))
     fake.behaviour.wrong_digest_header = True
-    with pytest.raises(DigestMismatch, match="registry says"):
+    with pytest.raises(
+        DigestMismatch, match=r"\(Docker-Content-Digest\) hashes to sha256:\w+, expected sha256:"
+    ):
         read(fake)
 
 

@@ -13,9 +13,10 @@ import posixpath
 import re
 import tarfile
 import zlib
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, cast
 
 from gatekeeper.errors import BadArchive, ImageNotFound, SourceError
 from gatekeeper.facts.image import ImageFacts
@@ -31,12 +32,14 @@ from gatekeeper.sources._oci import (
     sha256,
 )
 from gatekeeper.sources.layers import (
+    CHUNK,
     GzipReader,
     IndexBuilder,
     LayerScan,
     PendingDigests,
     RangeHasher,
     Readable,
+    _ZstdFrames,
     compression_at,
     compression_of,
     scan_blob,
@@ -200,11 +203,25 @@ def open_docker_archive(
         if compression == "zstd":  # tarfile cannot read zstd itself (before Python 3.14)
             import zstandard
 
+            frames = _ZstdFrames()  # zstandard reads a frame cut off mid-way as a clean end
             try:
-                unzstd = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True)
-                return read_save_stream(unzstd, ref, request, source="docker-archive", options=options)
+                observed = _Observed(handle, frames.feed)
+                unzstd = zstandard.ZstdDecompressor().stream_reader(
+                    cast(IO[bytes], observed), read_across_frames=True
+                )
+                facts = read_save_stream(unzstd, ref, request, source="docker-archive", options=options)
             except zstandard.ZstdError as exc:
                 raise BadArchive(f"{what}: cannot decompress (zstd): {exc}") from exc
+            except BadArchive:
+                # what read as a short or empty tar may be a cut-off last frame: say so
+                if frames.complete or handle.tell() < os.fstat(handle.fileno()).st_size:
+                    raise
+                truncated = True
+            else:
+                truncated = not frames.complete
+            if truncated:
+                raise BadArchive(f"{what}: cannot decompress (zstd): data ends inside a frame (truncated?)")
+            return facts
         try:
             tar = tarfile.open(fileobj=handle, mode="r:")  # noqa: SIM115 - lives with handle
             members = {m.name.removeprefix("./"): m for m in tar.getmembers()}
@@ -313,6 +330,19 @@ def _scan_seekable(
     return [scans[name] for name in entry.layers]
 
 
+class _Observed:
+    """A file's reads, each also shown to `observe`."""
+
+    def __init__(self, raw: IO[bytes], observe: Callable[[bytes], None]) -> None:
+        self._raw = raw
+        self._observe = observe
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._observe(data)
+        return data
+
+
 class _Prefixed:
     def __init__(self, head: bytes, rest: IO[bytes]) -> None:
         self._head = head
@@ -358,6 +388,10 @@ def read_save_stream(
                 continue
             elif request.sizes:
                 scans[name] = scan_blob(_Prefixed(head, fileobj), wanted, name=f"{what}: layer {name}")
+        # Read on past the end-of-archive blocks, so that a compressed stream reaches its end and
+        # is checked there (gzip's CRC and length trailer; a truncated or garbage tail).
+        while stream.read(CHUNK):
+            pass
     except TAR_ERRORS as exc:
         raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
     if "manifest.json" not in jsons:

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import tarfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -805,3 +806,24 @@ def test_plain_docker_save_blob_under_another_name(tmp_path: Path) -> None:
     _edit_manifest(path, Layers=[other, *rest])
     with pytest.raises(DigestMismatch, match=rf"layer {other}: blob hashes to {DIFF_IDS[0]}, manifest says"):
         read(path)
+
+
+@pytest.mark.parametrize(
+    ("how", "damage", "message"),
+    [
+        ("gzip", lambda b: b[:-8], "compressed data ends before the end-of-stream marker"),
+        ("gzip", lambda b: b + b"garbage!", r"cannot decompress \(gzip\): .*incorrect header check"),
+        ("zstd", lambda b: b[:-1], r"cannot decompress \(zstd\): data ends inside a frame \(truncated\?\)"),
+    ],
+)
+def test_compressed_archive_is_read_to_its_end(
+    legacy: Path, how: Compression, damage: Callable[[bytes], bytes], message: str
+) -> None:
+    # Found by fuzzing: reading stopped at the tar's end-of-archive blocks, so a gzip archive
+    # without its CRC trailer, with garbage after it, or a zstd one cut by a byte was accepted
+    packed = compressed_copy(legacy, how)
+    sound = read(packed)
+    assert (sound.files, sound.config) == (read(legacy).files, read(legacy).config)
+    packed.write_bytes(damage(packed.read_bytes()))
+    with pytest.raises(BadArchive, match=message):
+        read(packed)

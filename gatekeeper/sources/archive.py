@@ -8,6 +8,7 @@ scanned as they come and put in order afterwards by their diff_ids.
 
 from __future__ import annotations
 
+import io
 import os
 import posixpath
 import re
@@ -350,7 +351,8 @@ class _Prefixed:
 
     def read(self, size: int = -1) -> bytes:
         if self._head:
-            data, self._head = self._head, b""
+            cut = len(self._head) if size is None or size < 0 else size
+            data, self._head = self._head[:cut], self._head[cut:]
             return data
         return self._rest.read(size)
 
@@ -358,10 +360,18 @@ class _Prefixed:
 def read_save_stream(
     stream: Readable, ref: ImageRef, request: Request, *, source: str, options: SourceOptions
 ) -> ImageFacts:
-    """One forward pass over a `docker save` stream (maybe gzip-compressed)."""
+    """One forward pass over a `docker save` stream (maybe gzip-compressed).
+
+    What each member is shows only at the end, in manifest.json: until then a member that looks
+    like JSON is kept (up to MAX_JSON), and any other is scanned as a layer when sizes are
+    wanted. A member that fails to scan fails the image only if the manifest names it as a layer
+    (a README or a stale file in the archive is no reason to reject the image).
+    """
     what = str(ref)
     jsons: dict[str, bytes] = {}
+    too_large: set[str] = set()
     scans: dict[str, LayerScan] = {}
+    failed: dict[str, BadArchive] = {}
     aliases: dict[str, str] = {}
     wanted = request.wanted if request.filesystem else NOTHING
     try:
@@ -379,37 +389,55 @@ def read_save_stream(
             fileobj = tar.extractfile(member)
             if fileobj is None:
                 continue
-            head = fileobj.read(4)
-            if head[:1] in (b"{", b"[") or name in ("repositories", "oci-layout"):
-                if member.size > MAX_JSON:
-                    raise BadArchive(f"{what}: {name} is implausibly large")
-                jsons[name] = head + fileobj.read()
-            elif name.endswith("VERSION"):
+            head = fileobj.read(64)
+            looks_json = head.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in (b"{", b"[")
+            if looks_json or name in ("repositories", "oci-layout"):
+                if member.size <= MAX_JSON:
+                    jsons[name] = head + fileobj.read()
+                    continue
+                too_large.add(name)
+            if name.endswith("VERSION") or not request.sizes:
                 continue
-            elif request.sizes:
+            try:
                 scans[name] = scan_blob(_Prefixed(head, fileobj), wanted, name=f"{what}: layer {name}")
+            except BadArchive as exc:
+                failed[name] = exc
         # Read on past the end-of-archive blocks, so that a compressed stream reaches its end and
         # is checked there (gzip's CRC and length trailer; a truncated or garbage tail).
         while stream.read(CHUNK):
             pass
     except TAR_ERRORS as exc:
         raise BadArchive(f"{what}: not a readable tar archive ({exc})") from exc
-    if "manifest.json" not in jsons:
-        raise BadArchive(f"{what}: manifest.json is missing (not a docker save archive?)")
-    entry = select_entry(jsons["manifest.json"], ref.selector, what)
-    config_raw = jsons.get(aliases.get(entry.config, entry.config))
-    if config_raw is None:
-        raise BadArchive(f"{what}: config {entry.config} is missing")
-    config_digest, parsed = _config(entry, config_raw, what, options)
 
-    def scan_of(name: str) -> LayerScan:
+    def resolve(name: str) -> str:
         seen = set()
         while name in aliases and name not in seen:
             seen.add(name)
             name = aliases[name]
-        scan = scans.get(name)
+        return name
+
+    def document(name: str, missing: str) -> bytes:
+        found = resolve(name)
+        if found in too_large:
+            raise BadArchive(f"{what}: {name} is implausibly large")
+        if found not in jsons:
+            raise BadArchive(f"{what}: {missing}")
+        return jsons[found]
+
+    manifest = document("manifest.json", "manifest.json is missing (not a docker save archive?)")
+    entry = select_entry(manifest, ref.selector, what)
+    config_raw = document(entry.config, f"config {entry.config} is missing")
+    config_digest, parsed = _config(entry, config_raw, what, options)
+
+    def scan_of(name: str) -> LayerScan:
+        found = resolve(name)
+        if found in failed:
+            raise failed[found]
+        if found not in scans and found in jsons:  # a layer whose bytes happen to start with {
+            scans[found] = scan_blob(io.BytesIO(jsons[found]), wanted, name=f"{what}: layer {name}")
+        scan = scans.get(found)
         if scan is None:
-            raise BadArchive(f"{what}: layer {name} is missing")
+            raise BadArchive(f"{what}: layer {found} is missing")  # a link: the member it names
         return scan
 
     ordered = None

@@ -827,3 +827,35 @@ def test_compressed_archive_is_read_to_its_end(
     packed.write_bytes(damage(packed.read_bytes()))
     with pytest.raises(BadArchive, match=message):
         read(packed)
+
+
+def _curly_first_image() -> Image:
+    return Image(layers=[[file("/{weird}.txt", "x"), file("/etc/passwd", "root:x:0:0::/root:/bin/sh\n")]])
+
+
+@pytest.mark.parametrize(
+    "case", ["readme", "manifest-link", "curly-layer", "config-two-links", "padded-config"]
+)
+def test_compressed_archive_reads_like_the_plain_one(tmp_path: Path, case: str) -> None:
+    # Found by fuzzing: the one-pass reader of compressed archives guessed each member's kind
+    # from its first byte, scanned every other member as a layer and failed the image on it
+    path = tmp_path / "app.tar"
+    image = _curly_first_image() if case == "curly-layer" else IMAGE
+    write_docker_archive(path, image)
+    members = _members(path)
+    doc = json.loads(members["manifest.json"])
+    links: list[tuple[str, str]] = []
+    if case == "readme":
+        members["README.txt"] = b"saved by CI; not a layer\n"
+    elif case == "manifest-link":
+        members["meta/manifest.json"] = members.pop("manifest.json")
+        links = [("manifest.json", "meta/manifest.json")]
+    elif case == "config-two-links":
+        config = doc[0]["Config"]
+        members["real.json"] = members.pop(config)
+        links = [(config, "middle.json"), ("middle.json", "real.json")]
+    elif case == "padded-manifest":
+        members["manifest.json"] = b"\xef\xbb\xbf\n  " + members["manifest.json"]
+    write_members(path, list(members.items()), links)
+    plain, packed = read(path), read(compressed_copy(path, "gzip"))
+    assert (packed.files, packed.config, packed.layers) == (plain.files, plain.config, plain.layers)

@@ -156,7 +156,7 @@ def check(
     clock = time.monotonic()
     options = options or SourceOptions()
     rules = all_rules()
-    ref = parse_reference(image) if image else None
+    ref = parse_reference(image) if image is not None else None  # "" is a usage error
     policy = load_policy(
         policies,
         rules,

@@ -53,7 +53,7 @@ def _keys(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         for key_node, value_node in node.value:
             text = getattr(key_node, "value", None)
             if isinstance(text, str):
-                index.setdefault(text, (key_node, value_node))
+                index.setdefault(scrub_surrogates(text), (key_node, value_node))
         node._gk_keys = index  # type: ignore[attr-defined]
     return index
 
@@ -162,7 +162,7 @@ def _key(node: yaml.Node) -> str:
         raise yaml.constructor.ConstructorError(
             None, None, "a mapping key must be a plain value, not a list or a mapping", node.start_mark
         )
-    return str(node.value)
+    return scrub_surrogates(str(node.value))  # keys are shown (a service name) like values
 
 
 def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> str:

@@ -126,6 +126,20 @@ def test_billion_laughs_is_an_error_not_a_hang(
     ]
 
 
+def test_empty_image_reference_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # `gatekeeper check "$IMAGE"` with IMAGE unset judged no image at all, and could pass
+    assert run("check", "") == ExitCode.USAGE
+    assert capsys.readouterr().err == (
+        "gatekeeper: error: the image reference is empty (is the variable that names it set?)\n"
+    )
+
+
+def test_builtin_policy_names_are_not_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # builtin:../x read any YAML file relative to the packaged policies as a built-in
+    assert run("policy", "validate", "builtin:../policies/default") == ExitCode.USAGE
+    assert "unknown built-in policy 'builtin:../policies/default'" in capsys.readouterr().err
+
+
 def test_input_errors_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     corrupt = tmp_path / "corrupt.tar"
     corrupt.write_bytes(b"not a tar at all" * 100)

@@ -35,3 +35,10 @@ def test_loads_json_replaces_lone_surrogates() -> None:
 
 def test_yaml_lone_surrogates_are_replaced() -> None:
     assert yamlpos.load('a: "x\\ud800"\n').data == {"a": "x\ufffd"}
+
+
+def test_yaml_keys_with_lone_surrogates_are_replaced() -> None:
+    # a compose service named "\ud800" crashed resource-limits-missing (its fingerprint)
+    doc = yamlpos.load('services:\n  "web\\ud800": {image: app}\n')
+    assert doc.data == {"services": {"web\ufffd": {"image": "app"}}}
+    assert doc.line(["services", "web\ufffd", "image"]) == 2

@@ -310,7 +310,8 @@ class _Resolver:
         if spec.startswith(BUILTIN):
             name = spec[len(BUILTIN) :]
             path = builtin_dir() / f"{name}.yaml"
-            if not name or not path.is_file():
+            # a built-in is a name, not a path: `builtin:../team` must not read ../team.yaml
+            if name not in builtin_names() or not path.is_file():
                 known = ", ".join(BUILTIN + n for n in builtin_names())
                 raise PolicyError(f"unknown built-in policy {spec!r} (built-in: {known})")
             return _parse(spec, None, path.read_bytes(), spec)

@@ -73,7 +73,9 @@ def _split_path_selector(rest: str) -> tuple[str, str]:
 
 
 def parse_reference(text: str) -> ImageRef:
-    if not text or text.strip() != text:
+    if not text:  # `gatekeeper check "$IMAGE"` with IMAGE unset: not "no image"
+        raise UsageError("the image reference is empty (is the variable that names it set?)")
+    if text.strip() != text:
         raise UsageError(f"invalid image reference {text!r}")
     if text.startswith("docker://"):
         target = text[len("docker://") :]

@@ -66,10 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"policy file or builtin:NAME (repeatable; default ./{REPO_POLICY} or builtin:default)",
     )
     check.add_argument("--format", default="console", choices=sorted(all_reporters()), help="stdout format")
-    check.add_argument("-o", "--output", help="write the --format report to this file instead of stdout")
+    check.add_argument(
+        "-o", "--output", type=_report_path, help="write the --format report to this file instead of stdout"
+    )
     reports = check.add_argument_group("report files (any number, written atomically after the run)")
     for name, what in FILE_REPORTS.items():
-        reports.add_argument(f"--{name}", metavar="FILE", help=f"write {what} to FILE")
+        reports.add_argument(f"--{name}", type=_report_path, metavar="FILE", help=f"write {what} to FILE")
     check.add_argument(
         "--github",
         choices=("auto", "on", "off"),
@@ -202,6 +204,13 @@ def _duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration")
     return seconds
+
+
+def _report_path(text: str) -> str:
+    """A report file's name: `--json \"$OUT\"` with OUT unset must not silently write nothing."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty file name (is the variable that names it set?)")
+    return text
 
 
 def _positive_seconds(text: str) -> float:

@@ -134,6 +134,15 @@ def test_empty_image_reference_is_a_usage_error(capsys: pytest.CaptureFixture[st
     )
 
 
+@pytest.mark.parametrize("flag", ["--json", "--sarif", "-o"])
+def test_empty_report_file_name_is_a_usage_error(
+    good: str, flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--json ""` wrote nothing and said nothing; `-o ""` failed late with "Device or resource busy"
+    assert run("check", good, flag, "") == ExitCode.USAGE
+    assert "an empty file name (is the variable that names it set?)" in capsys.readouterr().err
+
+
 def test_builtin_policy_names_are_not_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # builtin:../x read any YAML file relative to the packaged policies as a built-in
     assert run("policy", "validate", "builtin:../policies/default") == ExitCode.USAGE

@@ -85,8 +85,10 @@ class Dockerfile:
     def runtime_chain(self) -> tuple[Stage, ...]:
         """The final stage and the stages it is built FROM (not the ones it only copies from)."""
         chain: list[Stage] = []
+        seen: set[int] = set()  # by index: `stage in chain` compared whole stages, quadratic
         stage = self.final
-        while stage is not None and stage not in chain:
+        while stage is not None and stage.index not in seen:
+            seen.add(stage.index)
             chain.append(stage)
             stage = self.stages[stage.base_stage] if stage.base_stage is not None else None
         return tuple(reversed(chain))

@@ -21,7 +21,14 @@ def loads_json(text: str | bytes) -> Any:
     """json.loads, with lone surrogates (`"\\ud800"` escapes: valid JSON, not valid Unicode)
     replaced by U+FFFD, so that nothing read from an input can break a UTF-8 report later.
     Raises what json.loads raises."""
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # int(): Python's own limit, with advice meant for programmers
+        if "integer string conversion" not in str(exc):
+            raise
+        raise ValueError("a number has more than 4,300 digits") from None
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     return _scrub(value) if _SURROGATE_ESCAPE.search(raw) else value
 

@@ -42,3 +42,8 @@ def test_yaml_keys_with_lone_surrogates_are_replaced() -> None:
     doc = yamlpos.load('services:\n  "web\\ud800": {image: app}\n')
     assert doc.data == {"services": {"web\ufffd": {"image": "app"}}}
     assert doc.line(["services", "web\ufffd", "image"]) == 2
+
+
+def test_loads_json_says_plainly_that_a_number_is_too_long() -> None:
+    with pytest.raises(ValueError, match=r"^a number has more than 4,300 digits$"):
+        loads_json('{"SchemaVersion": ' + "9" * 5000 + "}")

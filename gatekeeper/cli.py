@@ -246,7 +246,7 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: str, text: str) -> None:
+def write_atomic(path: str, text: str, what: str = "report") -> None:
     """Write the whole file or nothing: a temp file in the same directory, then rename.
 
     A path that is (or links to) something other than a regular file (`/dev/stdout`,
@@ -267,7 +267,10 @@ def write_atomic(path: str, text: str) -> None:
             return
         if target.is_symlink():
             target = target.resolve()
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # mkdir's word when a parent is a file
+            raise NotADirectoryError(errno.ENOTDIR, "a parent directory is a file") from None
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -278,7 +281,7 @@ def write_atomic(path: str, text: str) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write report: {exc.strerror or exc}") from exc
+        raise OutputError(f"{path}: cannot write {what}: {exc.strerror or exc}") from exc
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -465,7 +468,7 @@ def _policy_init(args: argparse.Namespace) -> int:
         raise UsageError(f"{target} exists; use --force to overwrite it")
     text = show.INIT_TEMPLATE.format(base=args.extends)
     load_policy([args.extends], all_rules())  # the base must exist and be valid
-    write_atomic(str(target), text)
+    write_atomic(str(target), text, "the policy")
     sys.stdout.write(
         f"wrote {target} (extends {args.extends}); check it with `gatekeeper policy show --origin`\n"
     )

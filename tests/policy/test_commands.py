@@ -48,6 +48,16 @@ def test_policy_init(
     assert cli.main(["policy", "init", "--extends", "builtin:nope", "--force"]) == ExitCode.USAGE
 
 
+def test_policy_init_where_it_cannot_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # it said "cannot write report: File exists" (found by fuzzing)
+    (tmp_path / "afile").write_text("x")
+    target = tmp_path / "afile" / "p.yaml"
+    assert cli.main(["policy", "init", "--output", str(target)]) == ExitCode.INPUT
+    assert capsys.readouterr().err == (
+        f"gatekeeper: error: {target}: cannot write the policy: a parent directory is a file\n"
+    )
+
+
 def test_policy_schema_is_the_published_schema(capsys: pytest.CaptureFixture[str]) -> None:
     import json
 

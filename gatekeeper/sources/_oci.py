@@ -146,7 +146,8 @@ def parse_index(doc: dict[str, Any], what: str) -> tuple[Descriptor, ...]:
 
 def parse_manifest(doc: dict[str, Any], what: str, media_type: str = "") -> Manifest:
     mtype = _str(doc.get("mediaType")) or media_type
-    if mtype in DOCKER_SCHEMA1 or doc.get("schemaVersion") == 1:
+    version = doc.get("schemaVersion")
+    if mtype in DOCKER_SCHEMA1 or (type(version) is int and version == 1):  # `true == 1` in Python
         raise SourceError(f"{what}: Docker schema 1 manifests are not supported (deprecated)")
     if "config" not in doc or not isinstance(doc.get("layers"), list):
         raise BadArchive(f"{what}: manifest without config or layers")
@@ -254,7 +255,7 @@ def _history(value: Any, layer_count: int) -> tuple[HistoryEntry, ...]:
     for item in value:
         if not isinstance(item, dict):
             continue
-        empty = bool(item.get("empty_layer"))
+        empty = item.get("empty_layer") is True  # a JSON boolean ("false" as a string is not true)
         index = None
         if not empty and next_layer < layer_count:
             index = next_layer

@@ -655,6 +655,24 @@ def test_history_maps_to_layers_skipping_empty_entries() -> None:
     )
 
 
+@pytest.mark.parametrize("flag", ["false", "true", 1, None])
+def test_only_a_json_true_marks_an_empty_layer(flag: object) -> None:
+    # bool("false") is True: the entry took no layer and shifted the history's map (fuzzing)
+    parsed = parse_config(config({"history": [{"created_by": "RUN a", "empty_layer": flag}]}))
+    assert parsed.history == (HistoryEntry("RUN a", False, "", "", 0),)
+
+
+def test_schema_version_true_is_not_schema_1() -> None:
+    from gatekeeper.sources._oci import parse_manifest
+
+    layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + "b" * 64, "size": 1}
+    cfg = {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "a" * 64, "size": 1}
+    manifest = parse_manifest({"schemaVersion": True, "config": cfg, "layers": [layer]}, "m")
+    assert len(manifest.layers) == 1
+    with pytest.raises(SourceError, match="schema 1"):
+        parse_manifest({"schemaVersion": 1, "config": cfg, "layers": [layer]}, "m")
+
+
 @pytest.mark.parametrize("history", [None, "text", []])
 def test_history_absent(history: object) -> None:
     assert parse_config(config({"history": history})).history == ()

@@ -546,6 +546,10 @@ COMMANDS = {
 }
 
 
+MAX_ERROR = 1000
+"""Characters of an error message shown; a longer one keeps its start (where) and end (why)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(format="gatekeeper: %(levelname)s: %(message)s", stream=sys.stderr)
     try:
@@ -553,6 +557,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except GatekeeperError as exc:
         message = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+        if len(message) > MAX_ERROR:  # a message quoting a 100 kB value: keep both ends
+            message = f"{message[: MAX_ERROR - 300]} [...] {message[-280:]}"
         sys.stderr.write(f"gatekeeper: error: {message}\n")  # one line, whatever the input held
         return int(exc.exit_code)
     except KeyboardInterrupt:

@@ -143,6 +143,16 @@ def test_empty_report_file_name_is_a_usage_error(
     assert "an empty file name (is the variable that names it set?)" in capsys.readouterr().err
 
 
+def test_error_quoting_a_huge_value_is_cut(capsys: pytest.CaptureFixture[str]) -> None:
+    # a 100 kB rule name came back whole in a 100 kB "line" (found by fuzzing)
+    assert run("explain", "x" * 100_000) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert len(err) < 1100
+    assert err.startswith("gatekeeper: error: unknown rule 'xxx")
+    assert " [...] xxx" in err and err.endswith("'; see `gatekeeper rules`\n")
+
+
 def test_builtin_policy_names_are_not_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # builtin:../x read any YAML file relative to the packaged policies as a built-in
     assert run("policy", "validate", "builtin:../policies/default") == ExitCode.USAGE

@@ -191,8 +191,10 @@ class Fetcher:
             raise PolicyError(f"cannot fetch {url}: TLS certificate not trusted ({_short(exc)})") from None
         except requests.exceptions.Timeout:
             raise PolicyError(f"cannot fetch {url}: timed out after {self.timeout:.0f} s") from None
-        except requests.exceptions.ConnectionError:
-            raise PolicyError(f"cannot fetch {url}: cannot connect to {urlsplit(url).netloc}") from None
+        except requests.exceptions.ConnectionError as exc:
+            # after a redirect, the host that failed is the one redirected to
+            failed = getattr(getattr(exc, "request", None), "url", None) or url
+            raise PolicyError(f"cannot fetch {url}: cannot connect to {urlsplit(failed).netloc}") from None
         except requests.RequestException as exc:
             raise PolicyError(f"cannot fetch {url}: {_short(exc)}") from None
         finally:

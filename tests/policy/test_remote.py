@@ -348,6 +348,12 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         try:
+            if self.path == "/elsewhere":  # to a loopback port where nothing listens
+                self.send_response(302)
+                self.send_header("Location", "http://127.0.0.1:9/org.yaml")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if self.path == "/bomb":
                 self.send_response(200)
                 self.send_header("Content-Encoding", "gzip")
@@ -406,3 +412,11 @@ def test_check_timeout_applies_to_remote_policies(tmp_path: Path, hostile: str) 
     with pytest.raises(PolicyError, match=r"/drip: timed out after 1 s, and there is no cached copy$"):
         api.check(None, policies=[f"{hostile}/drip"], options=options, policy_cache=str(tmp_path / "cache"))
     assert time.monotonic() - started < 5  # --timeout, not the 60 s default
+
+
+def test_a_redirect_to_a_dead_host_names_that_host(tmp_path: Path, hostile: str) -> None:
+    # it named the host first asked, which had answered (found by fuzzing)
+    with pytest.raises(
+        PolicyError, match=r"/elsewhere: cannot connect to 127\.0\.0\.1:9, and there is no cached"
+    ):
+        Fetcher(tmp_path / "cache", {"HOME": str(tmp_path)}, timeout=5).fetch(f"{hostile}/elsewhere")

@@ -113,6 +113,13 @@ def check_digest(raw: bytes, digest: str, what: str) -> None:
         raise DigestMismatch(f"{what} hashes to {actual}, expected {digest}")
 
 
+def check_size(raw: bytes, desc: Descriptor, what: str) -> None:
+    """A descriptor's size must match (the image spec's MUST); 0 means the descriptor has none.
+    With the digest verified the bytes are the right ones: a wrong size is a broken descriptor."""
+    if desc.size and len(raw) != desc.size:
+        raise BadArchive(f"{what} is {len(raw)} bytes, the descriptor says {desc.size}")
+
+
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 

@@ -19,6 +19,7 @@ from gatekeeper.sources._oci import (
     Descriptor,
     assemble,
     check_digest,
+    check_size,
     image_config,
     is_attestation,
     load_json,
@@ -55,8 +56,10 @@ class _Store:
         return data
 
     def blob(self, desc: Descriptor) -> bytes:
+        what = f"{self.what}: blob {desc.digest}"
         data = self.read(_blob_path(desc.digest, self.what))
-        check_digest(data, desc.digest, f"{self.what}: blob {desc.digest}")
+        check_digest(data, desc.digest, what)
+        check_size(data, desc, what)
         return data
 
     @contextmanager

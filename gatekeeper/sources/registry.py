@@ -60,6 +60,7 @@ from gatekeeper.sources._oci import (
     ParsedConfig,
     assemble,
     check_digest,
+    check_size,
     image_config,
     load_json,
     parse_index,
@@ -611,6 +612,7 @@ class RegistryClient:
         with self._get("blobs", desc.digest, {"Accept-Encoding": "identity"}) as resp:
             raw = self._read_limited(resp, what)
         check_digest(raw, desc.digest, f"{self.what}: {what} {desc.digest}")
+        check_size(raw, desc, f"{self.what}: {what} {desc.digest}")
         return raw
 
     def scan_layer(self, desc: Descriptor, diff_id: str, wanted: ContentWanted) -> LayerScan:

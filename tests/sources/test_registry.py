@@ -1272,3 +1272,17 @@ def test_environment_is_not_read_from_os_environ(
     with pytest.raises(RegistryAuthError, match="authentication required"):
         read(fake)
     assert os.environ["DOCKER_CONFIG"]
+
+
+def test_config_descriptor_size_must_match(fake: FakeRegistry) -> None:
+    # the digest matched, so the size was never looked at (found by fuzzing)
+    written = oci_blobs(IMAGE)
+    fake.push("app", written)
+    manifest = json.loads(written.blobs[written.manifest_digest])
+    manifest["config"]["size"] += 1
+    fake.put_manifest("app", "latest", json.dumps(manifest).encode())
+    size = len(written.blobs[written.config_digest])
+    with pytest.raises(
+        BadArchive, match=rf"config {written.config_digest} is {size} bytes, the descriptor says {size + 1}$"
+    ):
+        read(fake)

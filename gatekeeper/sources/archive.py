@@ -115,7 +115,9 @@ def select_entry(raw: bytes, selector: str, what: str) -> ManifestEntry:
             raise BadArchive(f"{what}: manifest.json Layers is not a list of paths")
         if not isinstance(tags, list) or not all(isinstance(x, str) for x in tags):
             raise BadArchive(f"{what}: manifest.json RepoTags is not a list of names")
-        entries.append(ManifestEntry(item["Config"], tuple(layers), tuple(tags)))
+        # member names are matched without a leading `./` (tar's `./x` is `x`): so are these
+        config, paths = item["Config"].removeprefix("./"), tuple(x.removeprefix("./") for x in layers)
+        entries.append(ManifestEntry(config, paths, tuple(tags)))
     if selector:
         wanted = _familiar(selector)
         for entry in entries:

@@ -859,3 +859,14 @@ def test_compressed_archive_reads_like_the_plain_one(tmp_path: Path, case: str) 
     write_members(path, list(members.items()), links)
     plain, packed = read(path), read(compressed_copy(path, "gzip"))
     assert (packed.files, packed.config, packed.layers) == (plain.files, plain.config, plain.layers)
+
+
+@pytest.mark.parametrize("how", ["plain", "gzip"])
+def test_manifest_paths_with_a_dot_slash(legacy: Path, how: str) -> None:
+    # member names are matched without `./`; manifest.json's paths were not (found by fuzzing)
+    expected = read(legacy)
+    doc = manifest_of(legacy)
+    _edit_manifest(legacy, Config="./" + doc[0]["Config"], Layers=["./" + x for x in doc[0]["Layers"]])
+    path = legacy if how == "plain" else compressed_copy(legacy, "gzip")
+    facts = read(path)
+    assert (facts.files, facts.config_digest) == (expected.files, expected.config_digest)

@@ -69,6 +69,7 @@ from gatekeeper.sources._oci import (
     sha256,
 )
 from gatekeeper.sources.layers import CHUNK, IndexBuilder, LayerScan, scan_blob, verify
+from gatekeeper.text import loads_json
 
 _log = logging.getLogger("gatekeeper")
 _T = TypeVar("_T")
@@ -267,7 +268,7 @@ def _error_detail(resp: requests.Response) -> str:
     """The registry's `{"errors": [{"code", "message"}]}` body, quoted short, or ''."""
     try:
         body = next(resp.iter_content(MAX_ERROR_BODY), b"")
-        doc = json.loads(body)
+        doc = loads_json(body)
     except (requests.RequestException, ValueError, UnicodeDecodeError, RecursionError):
         return ""
     errors = doc.get("errors") if isinstance(doc, dict) else None
@@ -513,14 +514,29 @@ class TokenCache:
         self._tokens.pop(key, None)
 
 
+MAX_TOKEN_ANSWER = 1 << 20
+"""The largest token endpoint answer read (a JWT is a few kB); more is not a token."""
+
+
 def _token_answer(resp: requests.Response, what: str) -> tuple[str, float | None]:
+    body = bytearray()
     try:
-        doc = resp.json()
-    except (requests.RequestException, ValueError, RecursionError) as exc:
+        for chunk in resp.iter_content(64 << 10):  # decoded as it comes: a gzip bomb stops here too
+            body += chunk
+            if len(body) > MAX_TOKEN_ANSWER:
+                raise RegistryAuthError(f"{what}: token endpoint answered more than 1 MiB")
+        doc = loads_json(bytes(body))
+    except requests.RequestException as exc:
+        raise RegistryAuthError(f"{what}: token endpoint answer broke off: {_reason(exc)}") from exc
+    except (ValueError, RecursionError) as exc:
         raise RegistryAuthError(f"{what}: token endpoint answered something not JSON") from exc
+    finally:
+        resp.close()
     token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
     if not isinstance(token, str) or not token:
         raise RegistryAuthError(f"{what}: token endpoint answered without a token")
+    if not (token.isascii() and token.isprintable()):  # it goes into an HTTP header as it is
+        raise RegistryAuthError(f"{what}: token endpoint answered a token that is not printable ASCII")
     return token, _expires_in(doc.get("expires_in"))
 
 
@@ -544,23 +560,30 @@ class _Interrupted(RegistryError):
     """A blob download broke off mid-stream (worth retrying)."""
 
 
+MAX_UNSIZED_BLOB = 64 << 30
+"""A layer whose descriptor gives no size is read up to this much (an endless body must end)."""
+
+
 class _BlobReader:
     """The stored bytes of a streamed blob response: no content decoding, errors wrapped."""
 
     def __init__(self, resp: requests.Response, name: str, limit: int) -> None:
         self._raw = resp.raw
         self._name = name
-        self._left = limit if limit > 0 else None
+        self._sized = limit > 0
+        self._left = limit if limit > 0 else MAX_UNSIZED_BLOB
 
     def read(self, size: int = -1, /) -> bytes:
         try:
             data = bytes(self._raw.read(size if size > 0 else CHUNK, decode_content=False))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise _Interrupted(f"{self._name}: download interrupted: {_reason(exc)}") from exc
-        if self._left is not None:
-            self._left -= len(data)
-            if self._left < 0:
-                raise BadArchive(f"{self._name}: blob is larger than the manifest says")
+        self._left -= len(data)
+        if self._left < 0:
+            if not self._sized:
+                past = f"goes on past {MAX_UNSIZED_BLOB} bytes"
+                raise BadArchive(f"{self._name}: blob has no size in the manifest and {past}")
+            raise BadArchive(f"{self._name}: blob is larger than the manifest says")
         return data
 
 
@@ -673,10 +696,16 @@ class RegistryClient:
                 continue
             except requests.RequestException as exc:
                 raise RegistryError(f"{self.what}: request to {host} failed: {_reason(exc)}") from exc
+            except (ValueError, UnicodeError) as exc:  # a redirect to a URL that does not parse
+                raise RegistryError(f"{self.what}: request to {host} failed: {_reason(exc)}") from exc
             if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 resp.close()
                 continue
             return resp
+        # after a redirect (to blob storage, say), the host that failed is the one redirected to
+        failed_url = getattr(getattr(failure, "request", None), "url", None)
+        if isinstance(failed_url, str):
+            host = urlsplit(failed_url).netloc or host
         raise RegistryError(
             f"{self.what}: cannot reach {host} ({_reason(failure)}) after {attempts} attempts"
         ) from failure
@@ -787,7 +816,11 @@ class RegistryClient:
 
     def _fetch_token(self, challenge: Challenge, creds: Credentials | None) -> tuple[str, float | None]:
         realm = challenge.param("realm")
-        if urlsplit(realm).scheme not in ("http", "https"):
+        try:
+            usable = urlsplit(realm).scheme in ("http", "https")
+        except ValueError:  # `http://[::1/token`
+            usable = False
+        if not usable:
             raise RegistryAuthError(f"{self.what}: Bearer challenge without a usable realm")
         scopes = list(dict.fromkeys(s for s in (self._scope, challenge.param("scope")) if s))
         service = challenge.param("service")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import logging
 import os
@@ -128,6 +129,12 @@ class Behaviour:
     """Served in place of the JSON error body of a 403."""
     token_body: bytes = b""
     """Served in place of the token endpoint's JSON answer."""
+    token_gzip: bool = False
+    """token_body goes out gzip-encoded (Content-Encoding: gzip)."""
+    realm: str = ""
+    """The Bearer challenge's realm, in place of this server's /token."""
+    redirect_to: str = ""
+    """Where blob redirects point, in place of this server's /storage/."""
 
 
 @dataclass(frozen=True)
@@ -242,7 +249,7 @@ class FakeRegistry:
             challenge = 'Basic realm="fake registry"'
         else:
             challenge = (
-                f'Bearer realm="http://{self.host}/token",service="fake,registry",'
+                f'Bearer realm="{self.behaviour.realm or f"http://{self.host}/token"}",service="fake,registry",'
                 f'scope="repository:{repo}:pull,push"'
             )
         body = _errors("UNAUTHORIZED", "authentication required")
@@ -265,7 +272,8 @@ class FakeRegistry:
             return _send(h, 404, _errors("BLOB_UNKNOWN", f"blob unknown: {digest}"))
         if redirect:
             host = f"localhost:{self.port}" if self.behaviour.redirect == "cross" else self.host
-            return _send(h, 307, b"", {"Location": f"http://{host}/storage/{repo}/{digest}"})
+            location = self.behaviour.redirect_to or f"http://{host}/storage/{repo}/{digest}"
+            return _send(h, 307, b"", {"Location": location})
         if self._truncate_now(digest):
             h.close_connection = True
             return _send(h, 200, data, {}, "application/octet-stream", cut=len(data) // 2)
@@ -301,6 +309,9 @@ class FakeRegistry:
 
     def _issue(self, h: BaseHTTPRequestHandler, key: str) -> None:
         if self.behaviour.token_body:
+            if self.behaviour.token_gzip:
+                body = gzip.compress(self.behaviour.token_body)
+                return _send(h, 200, body, {"Content-Encoding": "gzip"})
             return _send(h, 200, self.behaviour.token_body)
         with self._lock:
             token = f"tok-{len(self.tokens)}"
@@ -1286,3 +1297,72 @@ def test_config_descriptor_size_must_match(fake: FakeRegistry) -> None:
         BadArchive, match=rf"config {written.config_digest} is {size} bytes, the descriptor says {size + 1}$"
     ):
         read(fake)
+
+
+# --- found by fuzzing with a hostile registry -------------------------------------------------
+
+
+NOT_ASCII = "token endpoint answered a token that is not printable ASCII"
+
+
+@pytest.mark.parametrize(
+    ("body", "gzipped", "message"),
+    [
+        # read in full by resp.json(): a 1 GB gzip bomb peaked at 2.1 GB
+        (b'{"token": "' + b"x" * (2 << 20) + b'"}', True, "token endpoint answered more than 1 MiB"),
+        (b'{"token": "' + b"x" * (2 << 20) + b'"}', False, "token endpoint answered more than 1 MiB"),
+        # a non-latin-1 token made requests raise UnicodeEncodeError building the header (exit 4)
+        (
+            '{"token": "g\u20acod"}'.encode(),
+            False,
+            "token endpoint answered a token that is not printable ASCII",
+        ),
+        (b'{"token": "a\\nb"}', False, "token endpoint answered a token that is not printable ASCII"),
+    ],
+)
+def test_hostile_token_answers(fake: FakeRegistry, body: bytes, gzipped: bool, message: str) -> None:
+    fake.push("app", oci_blobs(IMAGE))
+    fake.behaviour.auth = "bearer"
+    fake.behaviour.token_body = body
+    fake.behaviour.token_gzip = gzipped
+    with pytest.raises(RegistryAuthError) as caught:
+        read(fake)
+    assert str(caught.value) == f"docker://{fake.host}/app:latest: {message}"
+
+
+def test_a_realm_that_does_not_parse(fake: FakeRegistry) -> None:
+    fake.push("app", oci_blobs(IMAGE))
+    fake.behaviour.auth = "bearer"
+    fake.behaviour.realm = "http://[::1/token"  # urlsplit raised ValueError (exit 4)
+    with pytest.raises(RegistryAuthError, match=r"Bearer challenge without a usable realm$"):
+        read(fake)
+
+
+def test_a_redirect_that_does_not_parse(fake: FakeRegistry) -> None:
+    fake.push("app", oci_blobs(IMAGE))
+    fake.behaviour.redirect = "same"
+    fake.behaviour.redirect_to = "http://[::1/storage/x"  # requests raised ValueError (exit 4)
+    with pytest.raises(RegistryError, match=rf"request to {re.escape(fake.host)} failed: "):
+        read(fake, request=FILES)
+
+
+def test_a_redirect_to_a_dead_host_names_that_host(fake: FakeRegistry) -> None:
+    fake.push("app", oci_blobs(IMAGE))
+    fake.behaviour.redirect = "same"
+    fake.behaviour.redirect_to = "http://127.0.0.1:9/storage/x"  # nothing listens on port 9
+    with pytest.raises(RegistryError, match=r"cannot reach 127\.0\.0\.1:9 \("):
+        read(fake, request=FILES)
+
+
+def test_a_layer_without_a_size_is_still_bounded(fake: FakeRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
+    # size 0 (none) meant no limit at all: an endless body was read for ever (64 GiB now)
+    from gatekeeper.sources import registry as registry_module
+
+    monkeypatch.setattr(registry_module, "MAX_UNSIZED_BLOB", 100)
+    written = oci_blobs(IMAGE)
+    doc = json.loads(written.blobs[written.manifest_digest])
+    doc["layers"][0]["size"] = 0
+    fake.push("app", written)
+    fake.put_manifest("app", "unsized", json.dumps(doc).encode())
+    with pytest.raises(BadArchive, match="blob has no size in the manifest and goes on past 100 bytes"):
+        read(fake, "app:unsized", SIZES)

@@ -177,14 +177,19 @@ _Loader.add_constructor(_TIMESTAMP, _timestamp_as_text)
 
 
 MAX_EXPANDED = 100_000
-"""Values one document may hold once its aliases are expanded. Aliases share what they point at
-while loading, but everything that walks the data (schema validation, the parsers) sees each use:
-nine levels of ten aliases ("billion laughs") is 10**9 values from a 300-byte file."""
+"""Values one document may hold once its aliases are expanded, when the aliases multiply it (10
+times its own nodes or more). Aliases share what they point at while loading, but everything
+that walks the data (schema validation, the parsers) sees each use: nine levels of ten aliases
+("billion laughs") is 10**9 values from a 300-byte file. A large document without aliases, or
+with a few, is not limited."""
+ALIAS_FACTOR = 10
 
 
 def _check_expansion(node: yaml.Node) -> None:
-    """Raise a YAML error at the first node whose expanded size passes MAX_EXPANDED."""
+    """Raise a YAML error at the first node whose expanded size passes MAX_EXPANDED, when the
+    whole document's expanded size is ALIAS_FACTOR times its distinct nodes or more."""
     sizes: dict[int, int] = {}
+    first: list[yaml.Node] = []
 
     def size(current: yaml.Node) -> int:
         known = sizes.get(id(current))
@@ -195,17 +200,19 @@ def _check_expansion(node: yaml.Node) -> None:
             total += sum(size(item) for item in current.value)
         elif isinstance(current, yaml.MappingNode):
             total += sum(size(key) + size(value) for key, value in current.value)
-        if total > MAX_EXPANDED:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"the document expands to more than {MAX_EXPANDED:,} values through its aliases",
-                current.start_mark,
-            )
+        if total > MAX_EXPANDED and not first:
+            first.append(current)
         sizes[id(current)] = total
         return total
 
-    size(node)
+    expanded = size(node)
+    if first and expanded >= ALIAS_FACTOR * len(sizes):
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"the document expands to more than {MAX_EXPANDED:,} values through its aliases",
+            first[0].start_mark,
+        )
 
 
 def _too_deep(loader: _Loader) -> TooDeep:

@@ -181,3 +181,11 @@ def test_locate_in_a_large_mapping() -> None:
     assert doc.line(["services", "s4999", "user"]) == 5001
     assert yamlpos.locate(doc.node, ["services", "s0"], at_key=True) == (2, 3)
     assert yamlpos.locate(doc.node, ["services", "s7", "missing"]) == (9, 7)  # the nearest parent
+
+
+def test_a_large_document_without_aliases_is_not_limited() -> None:
+    # the limit is on what aliases multiply: 101,000 plain values load as they are
+    assert len(load("a: [" + ",".join(["1"] * 101_000) + "]\n").data["a"]) == 101_000
+    # 6,000 uses of a 21-value list (126,000 values from 6,022 nodes) are refused
+    with pytest.raises(yaml.YAMLError, match="expands to more than 100,000 values"):
+        load("x: &x [" + ",".join(["1"] * 20) + "]\nb: [" + ",".join(["*x"] * 6000) + "]\n")

@@ -14,10 +14,9 @@ import posixpath
 import re
 import tarfile
 import zlib
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO, cast
+from typing import IO
 
 from gatekeeper.errors import BadArchive, ImageNotFound, SourceError
 from gatekeeper.facts.image import ImageFacts
@@ -40,12 +39,12 @@ from gatekeeper.sources.layers import (
     PendingDigests,
     RangeHasher,
     Readable,
-    _ZstdFrames,
     compression_at,
     compression_of,
     scan_blob,
     scan_tar_range,
     verify,
+    zstd_reader,
 )
 
 _CONTENT_ADDRESSED = re.compile(r"(?:^|/)(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json)?$")
@@ -206,23 +205,16 @@ def open_docker_archive(
         if compression == "zstd":  # tarfile cannot read zstd itself (before Python 3.14)
             import zstandard
 
-            frames = _ZstdFrames()  # zstandard reads a frame cut off mid-way as a clean end
+            unzstd, frames = zstd_reader(handle)
             try:
-                observed = _Observed(handle, frames.feed)
-                unzstd = zstandard.ZstdDecompressor().stream_reader(
-                    cast(IO[bytes], observed), read_across_frames=True
-                )
                 facts = read_save_stream(unzstd, ref, request, source="docker-archive", options=options)
             except zstandard.ZstdError as exc:
                 raise BadArchive(f"{what}: cannot decompress (zstd): {exc}") from exc
             except BadArchive:
-                # what read as a short or empty tar may be a cut-off last frame: say so
+                # a short or empty tar at the end of the file may be a cut-off last frame
                 if frames.complete or handle.tell() < os.fstat(handle.fileno()).st_size:
                     raise
-                truncated = True
-            else:
-                truncated = not frames.complete
-            if truncated:
+            if not frames.complete:
                 raise BadArchive(f"{what}: cannot decompress (zstd): data ends inside a frame (truncated?)")
             return facts
         try:
@@ -333,32 +325,6 @@ def _scan_seekable(
     return [scans[name] for name in entry.layers]
 
 
-class _Observed:
-    """A file's reads, each also shown to `observe`."""
-
-    def __init__(self, raw: IO[bytes], observe: Callable[[bytes], None]) -> None:
-        self._raw = raw
-        self._observe = observe
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self._observe(data)
-        return data
-
-
-class _Prefixed:
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self._head = head
-        self._rest = rest
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            cut = len(self._head) if size is None or size < 0 else size
-            data, self._head = self._head[:cut], self._head[cut:]
-            return data
-        return self._rest.read(size)
-
-
 def read_save_stream(
     stream: Readable, ref: ImageRef, request: Request, *, source: str, options: SourceOptions
 ) -> ImageFacts:
@@ -401,7 +367,7 @@ def read_save_stream(
             if name.endswith("VERSION") or not request.sizes:
                 continue
             try:
-                scans[name] = scan_blob(_Prefixed(head, fileobj), wanted, name=f"{what}: layer {name}")
+                scans[name] = scan_blob(fileobj, wanted, name=f"{what}: layer {name}", head=head)
             except BadArchive as exc:
                 failed[name] = exc
         # Read on past the end-of-archive blocks, so that a compressed stream reaches its end and

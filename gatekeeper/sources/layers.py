@@ -90,7 +90,6 @@ class _HashingReader:
         self._prefix = prefix
         self.hasher = hashlib.sha256()
         self.count = 0
-        self.observe: Callable[[bytes], None] | None = None
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:
@@ -104,8 +103,6 @@ class _HashingReader:
         if data:
             self.hasher.update(data)
             self.count += len(data)
-            if self.observe is not None:
-                self.observe(data)
         return data
 
     def readable(self) -> bool:
@@ -576,6 +573,30 @@ class _ZstdFrames:
             self._state, self._want = "magic", 4
 
 
+class _Observed:
+    """A stream's reads, each also shown to `observe`."""
+
+    def __init__(self, raw: Readable, observe: Callable[[bytes], None]) -> None:
+        self._raw = raw
+        self._observe = observe
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._observe(data)
+        return data
+
+
+def zstd_reader(raw: Readable) -> tuple[Readable, _ZstdFrames]:
+    """A zstd decompressing reader over `raw`, and the frame tracker to ask, once the reader is
+    drained, whether the stream was complete (zstandard reads a frame cut off mid-way as a clean
+    end). zstandard errors are zstandard.ZstdError."""
+    import zstandard
+
+    frames = _ZstdFrames()
+    observed = cast(IO[bytes], _Observed(raw, frames.feed))
+    return zstandard.ZstdDecompressor().stream_reader(observed, read_across_frames=True), frames
+
+
 def _octal(field_bytes: bytes, what: str) -> int:
     if field_bytes and field_bytes[0] & 0x80:  # GNU base-256 for large values
         value = int.from_bytes(field_bytes[1:], "big")
@@ -778,9 +799,12 @@ def scan_blob(
     wanted: ContentWanted = NOTHING,
     *,
     name: str = "layer",
+    head: bytes = b"",
 ) -> LayerScan:
-    """Scan one layer blob as stored: detect compression, hash both forms, parse the tar."""
-    head = raw.read(4)
+    """Scan one layer blob as stored: detect compression, hash both forms, parse the tar.
+    `head`: the blob's first bytes, when the caller has read them from `raw` already."""
+    if len(head) < 4:
+        head += raw.read(4 - len(head))
     blob = _HashingReader(raw, head)
     scan = LayerScan()
     stream: Readable
@@ -789,11 +813,7 @@ def scan_blob(
     if scan.compression == "gzip":
         stream = GzipReader(blob)
     elif scan.compression == "zstd":
-        import zstandard
-
-        frames = _ZstdFrames()
-        blob.observe = frames.feed
-        stream = zstandard.ZstdDecompressor().stream_reader(cast(IO[bytes], blob), read_across_frames=True)
+        stream, frames = zstd_reader(blob)
     else:
         stream = blob
     tar = _HashingReader(stream) if stream is not blob else blob

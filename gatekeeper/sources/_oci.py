@@ -243,8 +243,8 @@ def parse_config(raw: bytes, what: str = "image config") -> ParsedConfig:
     if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
         raise BadArchive(f"{what}: no rootfs.diff_ids")
     for i, value in enumerate(diff_ids):
-        # A diff_id that is not a digest would silently skip the layer check in verify(); one
-        # of another algorithm than sha256 is refused there (layers are hashed with sha256).
+        # Refused here, with the config, so even a config-only check names it; verify() would
+        # refuse it too, when the layer is read (it checks sha256 only).
         if not DIGEST_RE.fullmatch(value):
             raise BadArchive(f"{what}: rootfs.diff_ids[{i}] is not a digest: {value!r}")
     history = _history(doc.get("history"), len(diff_ids))

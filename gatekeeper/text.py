@@ -14,23 +14,28 @@ def shorten(text: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def loads_json(text: str | bytes) -> Any:
     """json.loads, with lone surrogates (`"\\ud800"` escapes: valid JSON, not valid Unicode)
     replaced by U+FFFD, so that nothing read from an input can break a UTF-8 report later.
-    Raises what json.loads raises."""
+
+    Whatever it cannot read is a ValueError (json.JSONDecodeError among them): nesting deeper
+    than the interpreter follows is "nested too deeply", a number past Python's 4,300 digits is
+    said plainly, never a RecursionError.
+    """
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
-        raise
+        escapes = _ESCAPE_BYTES.search(text) if isinstance(text, bytes) else _ESCAPE.search(text)
+        return _scrub(value) if escapes else value
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     except ValueError as exc:  # int(): Python's own limit, with advice meant for programmers
-        if "integer string conversion" not in str(exc):
-            raise
-        raise ValueError("a number has more than 4,300 digits") from None
-    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    return _scrub(value) if _SURROGATE_ESCAPE.search(raw) else value
+        if "integer string conversion" in str(exc):
+            raise ValueError("a number has more than 4,300 digits") from None
+        raise
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

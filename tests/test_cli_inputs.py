@@ -134,7 +134,7 @@ def test_implausible_size_in_a_policy_exit_2(
             "broken scan report: matches[].vulnerability.fix.versions is a number, not a list",
             id="grype-fix-versions",
         ),
-        pytest.param("[" * 100_000, "broken scan report: the JSON is nested too deeply", id="deep"),
+        pytest.param("[" * 100_000, "scan report is not valid JSON (nested too deeply)", id="deep"),
     ],
 )
 def test_broken_scan_report_exit_3(

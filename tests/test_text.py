@@ -47,3 +47,14 @@ def test_yaml_keys_with_lone_surrogates_are_replaced() -> None:
 def test_loads_json_says_plainly_that_a_number_is_too_long() -> None:
     with pytest.raises(ValueError, match=r"^a number has more than 4,300 digits$"):
         loads_json('{"SchemaVersion": ' + "9" * 5000 + "}")
+
+
+@pytest.mark.parametrize("depth", [900, 200_000])
+def test_loads_json_says_nested_too_deeply(depth: int) -> None:
+    # _scrub recursed: 900 levels around a lone surrogate were a RecursionError (exit 4 from
+    # lint, through an exec-form CMD), though json.loads had read them
+    text = "[" * depth + '"\\ud800"' + "]" * depth
+    with pytest.raises(ValueError, match=r"^nested too deeply$"):
+        loads_json(text)
+    with pytest.raises(ValueError, match=r"^nested too deeply$"):
+        loads_json(text.encode())

@@ -71,16 +71,10 @@ class ParsedConfig:
 
 
 def parse_json(raw: bytes, what: str) -> Any:
-    """`raw` parsed as JSON, or a one-line BadArchive naming `what`.
-
-    Nesting deeper than the interpreter's recursion limit (`[[[[...`) is refused like any other
-    invalid JSON, not left to surface as a RecursionError.
-    """
+    """`raw` parsed as JSON, or a one-line BadArchive naming `what`."""
     try:
         return loads_json(raw)
-    except RecursionError as exc:
-        raise BadArchive(f"{what} is not valid JSON: nested too deeply") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # UnicodeDecodeError is one too
         raise BadArchive(f"{what} is not valid JSON: {exc}") from exc
 
 

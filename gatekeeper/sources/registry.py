@@ -269,7 +269,7 @@ def _error_detail(resp: requests.Response) -> str:
     try:
         body = next(resp.iter_content(MAX_ERROR_BODY), b"")
         doc = loads_json(body)
-    except (requests.RequestException, ValueError, UnicodeDecodeError, RecursionError):
+    except (requests.RequestException, ValueError):
         return ""
     errors = doc.get("errors") if isinstance(doc, dict) else None
     if not isinstance(errors, list):
@@ -528,7 +528,7 @@ def _token_answer(resp: requests.Response, what: str) -> tuple[str, float | None
         doc = loads_json(bytes(body))
     except requests.RequestException as exc:
         raise RegistryAuthError(f"{what}: token endpoint answer broke off: {_reason(exc)}") from exc
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         raise RegistryAuthError(f"{what}: token endpoint answered something not JSON") from exc
     finally:
         resp.close()

@@ -806,3 +806,11 @@ def test_a_long_chain_of_stages() -> None:
     chain = df.runtime_chain()
     assert [stage.index for stage in chain] == list(range(3000))
     assert df.last_in_chain("RUN") is chain[-1].instructions[-1]
+
+
+@pytest.mark.parametrize("depth", [900, 200_000])
+def test_exec_form_nested_too_deeply_is_shell_form(depth: int) -> None:
+    # a RecursionError from the JSON reader was exit 4 (found reviewing loads_json)
+    text = "FROM scratch\nCMD " + "[" * depth + '"\\ud800"' + "]" * depth + "\n"
+    (cmd,) = parse(text, "Dockerfile").stages[0].find("CMD")
+    assert cmd.args.startswith("[[[")

@@ -690,7 +690,7 @@ def test_sarif_tolerates_odd_shapes(run: dict[str, Any], vuln_id: str) -> None:
         ),
         pytest.param(
             '{"matches": [], "source": ' + "[" * 100_000 + "]" * 100_000 + "}",
-            "r.json: broken scan report: the JSON is nested too deeply",
+            "r.json: scan report is not valid JSON (nested too deeply)",
             id="nested-too-deeply",
         ),
     ],

@@ -145,7 +145,7 @@ def _json(files: FileIndex, path: str) -> dict[str, object] | None:
         return None
     try:
         value = loads_json(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested too deep
+    except ValueError:  # not UTF-8, not JSON, nested too deeply
         return None
     return value if isinstance(value, dict) else None
 

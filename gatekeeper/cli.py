@@ -531,7 +531,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
             policy_cache=args.policy_cache,
         )
         color = _use_color(args.color, sys.stdout)
-        sys.stdout.write(all_reporters()[args.format].render(report, RenderOptions(color=color)))
+        _to_stdout(all_reporters()[args.format].render(report, RenderOptions(color=color)))
         worst = max(worst, _exit_code(report, warn_only=False))
     return worst
 

@@ -455,3 +455,20 @@ def test_errors_print_on_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("gatekeeper: error: ") and "must be a mapping" in err
+
+
+def test_lint_keeps_its_exit_code_when_the_reader_goes_away(tmp_path: Path) -> None:
+    # `gatekeeper lint ... | head`: the BrokenPipeError reached main's handler for listings,
+    # which answers 0, so a failing Dockerfile passed the gate (found reviewing the change)
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM python:latest\nCMD python app.py\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gatekeeper", "lint", str(dockerfile)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before anything is written
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.GATE_FAILED, err.decode()

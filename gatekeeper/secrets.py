@@ -410,7 +410,9 @@ SHLEX_LIMIT = 16 << 10
 quadratic in its length (a 400 kB history line took 7 s, 1 MB over 30 s)."""
 
 
-def _words(command: str) -> list[str]:
+def shell_words(command: str) -> list[str]:
+    """The words of a shell command line (shlex, POSIX); split at whitespace when shlex cannot
+    (unbalanced quotes) or would be slow (past SHLEX_LIMIT)."""
     if len(command) > SHLEX_LIMIT:
         return command.split()
     try:
@@ -475,7 +477,7 @@ def command_secrets(command: str) -> list[tuple[str, Found]]:
     `apk add libcrypto3=3.1.4-r1` is a package pin, not an assignment of a secret (dockle #250).
     """
     results: list[tuple[str, Found]] = []
-    words = _words(command)
+    words = shell_words(command)
     for i in range(len(words)):
         hit = _word_secret(words, i)
         if hit is not None:

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import shlex
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -59,7 +58,7 @@ from gatekeeper.facts.mapping import (
 from gatekeeper.facts.needs import Request
 from gatekeeper.findings import Location, Severity, image_location
 from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Violation
-from gatekeeper.secrets import Found, command_secrets, find, mask, redact
+from gatekeeper.secrets import Found, command_secrets, find, mask, redact, shell_words
 
 _BUILD_ARGS = re.compile(r"^\|(\d+)\s+")
 _BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s*")
@@ -138,10 +137,7 @@ def parse_step(created_by: str) -> Step:
 
 def pairs(keyword: str, args: str) -> list[tuple[str, str]]:
     """Name/value pairs of `ENV A=1 B="x y"`, legacy `ENV A some value`, `LABEL`, `ARG A=1`."""
-    try:
-        words = shlex.split(args, posix=True)
-    except ValueError:
-        words = args.split()
+    words = shell_words(args)
     if not words:
         return []
     if keyword != "ARG" and "=" not in words[0]:
@@ -192,8 +188,9 @@ def _config_location(
 
 
 def _config_hits(
-    target: Target, image: ImageFacts, last: Mapping[tuple[str, str], int], extra: Sequence[str]
+    target: Target, image: ImageFacts, steps: Sequence[Step], extra: Sequence[str]
 ) -> Iterator[Hit]:
+    last: Mapping[tuple[str, str], int] | None = None  # which step set what: only for a hit
     for keyword, items, exposure in (
         ("ENV", image.config.env, _PULLERS + " with `docker inspect`, and every process inherits it"),
         ("LABEL", image.config.labels, _PULLERS + " with `docker inspect`"),
@@ -201,6 +198,7 @@ def _config_hits(
         for name, value in items:
             found = find(name, value, extra)
             if found is not None:
+                last = _last_settings(steps) if last is None else last
                 where = _config_location(target, last, keyword, name)
                 detail = f"{keyword.lower()}:{name}"
                 yield Hit(f"{keyword} {name}", name, found, where, detail, exposure)
@@ -255,7 +253,7 @@ def collect(target: Target, extra: Sequence[str]) -> Iterator[Hit]:
     image = target.image
     if image is not None:
         steps = [parse_step(entry.created_by) for entry in image.history]
-        yield from _config_hits(target, image, _last_settings(steps), extra)
+        yield from _config_hits(target, image, steps, extra)
         for index, step in enumerate(steps):
             yield from _step_hits(target, index, step, extra)
     if target.dockerfile is not None:

@@ -144,7 +144,7 @@ class Target:
         final stage's FROM (where the instruction belongs); without a Dockerfile, the image."""
         if self.dockerfile is not None:
             found = self.dockerfile.last_in_chain(keyword)
-            line = found.line if found is not None else self.dockerfile.runtime_chain()[-1].line
+            line = found.line if found is not None else self.dockerfile.stages[-1].line
             return Location(self.dockerfile.path, line, pointer)
         return image_location(pointer)
 

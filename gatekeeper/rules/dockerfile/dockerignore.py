@@ -97,7 +97,7 @@ def _missing_location(target: Target) -> Location:
     copies = list(_context_copies(dockerfile))
     if copies:
         return target.instruction_location(copies[0][0])
-    return Location(dockerfile.path, dockerfile.runtime_chain()[-1].line, ".dockerignore")
+    return Location(dockerfile.path, dockerfile.stages[-1].line, ".dockerignore")
 
 
 def check(target: Target, options: Options) -> Iterator[Item]:

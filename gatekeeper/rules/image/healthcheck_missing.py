@@ -134,7 +134,7 @@ def _dockerfile(target: Target, prefix: str) -> Iterator[Item]:
         else:
             yield Evidence(f"{prefix}HEALTHCHECK {found.args} (line {found.line}; no image to verify)")
         return
-    final = dockerfile.runtime_chain()[-1]
+    final = dockerfile.stages[-1]
     yield Violation(
         f"{prefix}The final stage has no HEALTHCHECK.",
         Location(dockerfile.path, final.line, "FROM"),

@@ -69,7 +69,7 @@ def _default_user(target: Target) -> tuple[str, Location, str]:
     user = dockerfile.last_in_chain("USER")
     if user is not None:
         return user.args.strip(), target.instruction_location(user), "Dockerfile "
-    final = dockerfile.runtime_chain()[-1]
+    final = dockerfile.stages[-1]
     return "", Location(dockerfile.path, final.line, "FROM"), "Dockerfile "
 
 

@@ -21,6 +21,7 @@ from gatekeeper.findings import Severity
 from gatekeeper.inputs import InputOptions, Inputs, gather, repository, select_workloads
 from gatekeeper.policy.loader import load_policy
 from gatekeeper.policy.model import Policy, Waiver
+from gatekeeper.policy.remote import TIMEOUT as FETCH_TIMEOUT
 from gatekeeper.policy.remote import Fetcher, default_cache_dir
 from gatekeeper.policy.waivers import InlineProblem, parse_inline
 from gatekeeper.report import Report
@@ -127,12 +128,11 @@ def _run(
 
 
 def policy_fetcher(
-    environ: Mapping[str, str], cache_dir: str | None = None, timeout: float | None = None
+    environ: Mapping[str, str], cache_dir: str | None = None, timeout: float = FETCH_TIMEOUT
 ) -> Fetcher:
     """How remote policies are fetched and cached (default ~/.cache/gatekeeper/policies);
     `timeout` (default 60 s): for each fetch, as --timeout gives it."""
-    where = Path(cache_dir) if cache_dir else default_cache_dir(environ)
-    return Fetcher(where, environ) if timeout is None else Fetcher(where, environ, timeout)
+    return Fetcher(Path(cache_dir) if cache_dir else default_cache_dir(environ), environ, timeout)
 
 
 def check(

@@ -23,13 +23,13 @@ read as an open one. A clean run is `[]`.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from gatekeeper.findings import IMAGE, Finding, Severity
 from gatekeeper.report import Report
 from gatekeeper.reporters import RenderOptions, Reporter, one_line
 from gatekeeper.reporters.sarif import anchor, anchor_path, repo_path, unique_fingerprints
+from gatekeeper.text import scrub_surrogates
 
 SEVERITY = {
     Severity.INFO: "info",
@@ -51,8 +51,6 @@ CATEGORIES = {
     "Policy exceptions": "Bug Risk",
 }
 """CodeClimate categories by checklist item; anything else is `Bug Risk`."""
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _entry(finding: Finding, fingerprint: str, fallback: str, report: Report) -> dict[str, Any]:
@@ -100,7 +98,7 @@ def to_codequality(report: Report) -> list[dict[str, Any]]:
 def render(report: Report, options: RenderOptions) -> str:
     text = json.dumps(to_codequality(report), indent=2, sort_keys=True, ensure_ascii=False)
     # Lone surrogates (undecodable file names) cannot be written as UTF-8: show them as U+FFFD.
-    return _SURROGATE.sub("\ufffd", text) + "\n"
+    return scrub_surrogates(text) + "\n"
 
 
 REPORTER = Reporter("gitlab", "GitLab Code Quality report (artifacts:reports:codequality)", render)

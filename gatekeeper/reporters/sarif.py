@@ -55,6 +55,7 @@ from urllib.parse import quote
 from gatekeeper.findings import IMAGE, Finding, Severity, WaiverInfo
 from gatekeeper.report import Report, RuleResult, Status
 from gatekeeper.reporters import RenderOptions, Reporter, clip
+from gatekeeper.text import scrub_surrogates
 from gatekeeper.units import is_uint
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -90,7 +91,6 @@ SECURITY_SEVERITY = {
 _TRANSPORTS = ("docker://", "docker-daemon:", "docker-archive:", "oci-archive:", "oci:")
 _FILE_TRANSPORTS = ("docker-archive:", "oci-archive:", "oci:")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._/-]+")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +351,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
 def render(report: Report, options: RenderOptions) -> str:
     text = json.dumps(to_sarif(report), indent=2, sort_keys=True, ensure_ascii=False)
     # Lone surrogates (undecodable file names) cannot be written as UTF-8: show them as U+FFFD.
-    return _SURROGATE.sub("\ufffd", text) + "\n"
+    return scrub_surrogates(text) + "\n"
 
 
 REPORTER = Reporter("sarif", "SARIF 2.1.0 for GitHub code scanning", render)

@@ -28,6 +28,7 @@ from gatekeeper.secrets import (
     redact,
     redact_secrets,
     scan,
+    shell_words,
     suspicious_name,
     text_secrets,
 )
@@ -418,6 +419,12 @@ def test_a_jwt_with_a_header_nested_thousands_deep_is_no_crash() -> None:
 def test_json_nested_deeper_than_the_walk_is_read_as_text(depth: int) -> None:
     nested = '{"a":' * depth + f'"{GITHUB_PAT}"' + "}" * depth
     assert [(key, f.secret) for key, f in text_secrets(nested)] == [("", GITHUB_PAT)]
+
+
+def test_shell_words_past_the_limit_are_split_at_whitespace() -> None:
+    padding = "y" * (SHLEX_LIMIT + 1)
+    assert shell_words(f"a 'b c' {padding[:10]}") == ["a", "b c", padding[:10]]  # shlex
+    assert shell_words(f"a 'b c' {padding}") == ["a", "'b", "c'", padding]  # plain split
 
 
 def test_long_command_lines_are_split_at_whitespace() -> None:

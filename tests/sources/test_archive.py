@@ -834,7 +834,7 @@ def _curly_first_image() -> Image:
 
 
 @pytest.mark.parametrize(
-    "case", ["readme", "manifest-link", "curly-layer", "config-two-links", "padded-config"]
+    "case", ["readme", "manifest-link", "curly-layer", "config-two-links", "padded-manifest"]
 )
 def test_compressed_archive_reads_like_the_plain_one(tmp_path: Path, case: str) -> None:
     # Found by fuzzing: the one-pass reader of compressed archives guessed each member's kind

@@ -824,12 +824,11 @@ def test_digests_of_unknown_algorithms_are_refused(layout: tuple[Path, Written])
 
 def test_config_descriptor_size_must_match(layout: tuple[Path, Written]) -> None:
     root, written = layout
-    manifest = json.loads(written.blobs[written.manifest_digest])
-    manifest["config"]["size"] += 1
-    body = json.dumps(manifest).encode()
-    index = json.loads((root / "index.json").read_bytes())
-    index["manifests"][0].update(digest=write_blob(root, body), size=len(body))
-    (root / "index.json").write_text(json.dumps(index))
+
+    def one_more(doc: dict[str, Any]) -> None:
+        doc["config"]["size"] += 1
+
+    replace_manifest(root, written, one_more)
     size = len(written.blobs[written.config_digest])
     with pytest.raises(
         BadArchive, match=rf"blob {written.config_digest} is {size} bytes, the descriptor says {size + 1}$"

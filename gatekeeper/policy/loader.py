@@ -270,6 +270,11 @@ class _Documents:
     """id() of the documents in `read` that passed the schema."""
 
     def validate(self, doc: _Doc) -> None:
+        # Built-in policies ship inside gatekeeper and its tests validate each one against the
+        # schema (tests/policy/test_loader.py). Validating them again would import jsonschema,
+        # 35 ms, on every run with only built-ins: a fifth of a config-only check.
+        if doc.origin.startswith(BUILTIN):
+            return
         if id(doc) not in self.valid:
             _validate(doc)
             self.valid.add(id(doc))

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from gatekeeper.errors import PolicyError
 from gatekeeper.findings import Severity
-from gatekeeper.policy.loader import builtin_names, load_policy
+from gatekeeper.policy import loader
+from gatekeeper.policy.loader import builtin_dir, builtin_names, load_policy, schema
 from gatekeeper.rules import all_rules
 
 RULES = all_rules()
@@ -41,6 +44,25 @@ def test_default_is_builtin_default() -> None:
 def test_builtins_load(name: str) -> None:
     assert name in builtin_names()
     load_policy([f"builtin:{name}"], RULES)
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_builtins_pass_the_schema(name: str) -> None:
+    # The loader trusts what ships with gatekeeper and skips the schema for built-ins: this is
+    # where they are checked.
+    data = yaml.safe_load((builtin_dir() / f"{name}.yaml").read_text("utf-8"))
+    assert [e.message for e in jsonschema.Draft7Validator(schema()).iter_errors(data)] == []
+
+
+def test_builtins_are_not_validated_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    validated: list[str] = []
+    real = loader._validate
+    monkeypatch.setattr(loader, "_validate", lambda doc: (validated.append(doc.origin), real(doc)))
+    load_policy(["builtin:strict"], RULES)
+    assert validated == []
+    own = write(tmp_path, "gk.yaml", "version: 1\nextends: builtin:strict\n")
+    load_policy([str(own)], RULES)
+    assert validated == [str(own)]
 
 
 def test_strict_extends_default_and_tightens() -> None:

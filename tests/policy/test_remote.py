@@ -286,7 +286,7 @@ def test_profile_pass_reads_and_fetches_each_policy_once(
     assert (policy.profile, policy.fail_on) == ("prod", Severity.CRITICAL)
     assert fetched == [remote_spec]
     assert read == [str(sibling), local]
-    assert sorted(validated) == sorted(["builtin:default", remote_spec, local, str(sibling)])
+    assert sorted(validated) == sorted([remote_spec, local, str(sibling)])  # built-ins are trusted
 
 
 def test_policy_schema_validator_is_built_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -206,87 +206,66 @@ class _Prefetch:
 
 
 class _Buffered:
-    """Exact-size reads and skips over a chunked byte source."""
+    """A chunked byte source read through windows (see _Blocks)."""
 
     def __init__(self, read: Callable[[int], bytes]) -> None:
         self._read = read
         self._buf = b""
-        self._pos = 0
 
-    def _fill(self, need: int) -> None:
-        pieces = [self._buf[self._pos :]]
-        have = len(pieces[0])
-        while have < need:
-            chunk = self._read(max(CHUNK, need - have))
-            if not chunk:
-                break
-            pieces.append(chunk)
-            have += len(chunk)
-        self._buf = b"".join(pieces)
-        self._pos = 0
-
-    def take(self, n: int) -> bytes:
-        if len(self._buf) - self._pos < n:
-            self._fill(n)
-        data = self._buf[self._pos : self._pos + n]
-        self._pos += len(data)
-        return data
-
-    def skip(self, n: int) -> int:
-        """Skip up to n bytes (reading them through); returns how many were there."""
-        avail = len(self._buf) - self._pos
-        if n <= avail:
-            self._pos += n
-            return n
-        skipped = avail
-        self._buf, self._pos = b"", 0
-        while skipped < n:
-            chunk = self._read(min(CHUNK, n - skipped))
-            if not chunk:
-                break
-            if len(chunk) > n - skipped:  # defensive: source returned more than asked
-                self._buf, self._pos = chunk, n - skipped
-                return n
-            skipped += len(chunk)
-        return skipped
+    def advance(self, pos: int, need: int) -> tuple[bytes, int] | None:
+        buf = self._buf
+        if pos > len(buf):  # skip file data the window does not hold, reading it through
+            left = pos - len(buf)
+            buf, pos = b"", 0
+            while left:
+                chunk = self._read(min(CHUNK, left))
+                if not chunk:
+                    self._buf = b""
+                    return None
+                if len(chunk) > left:  # defensive: the source returned more than asked
+                    buf, pos = chunk, left
+                    break
+                left -= len(chunk)
+        if len(buf) - pos < need:
+            pieces = [buf[pos:]]
+            have = len(pieces[0])
+            while have < need:
+                chunk = self._read(max(CHUNK, need - have))
+                if not chunk:
+                    break
+                pieces.append(chunk)
+                have += len(chunk)
+            buf, pos = b"".join(pieces), 0
+        self._buf = buf
+        return buf, pos
 
     def drain(self) -> None:
-        self._buf, self._pos = b"", 0
+        self._buf = b""
         while self._read(CHUNK):
             pass
 
 
 class _RangeReader:
-    """Exact-size reads and skips over bytes [start, start + size) of a file opened for reading.
+    """Bytes [start, start + size) of a file opened for reading, through windows (see _Blocks).
 
     Skipping moves an offset: file data is never read, only headers (and wanted small files) are,
-    with os.pread in small read-ahead blocks so a run of small files costs one call per block.
+    with os.pread in small read-ahead windows so a run of small files costs one call per window.
     """
 
     READAHEAD = 8 << 10
 
     def __init__(self, fd: int, start: int, size: int) -> None:
         self._fd = fd
-        self._off = start
+        self._base = start  # file offset of the last window's first byte
         self._end = start + size
-        self._buf = b""
-        self._base = start  # file offset of self._buf[0]
 
-    def take(self, n: int) -> bytes:
-        n = min(n, self._end - self._off)
-        lo = self._off - self._base
-        if lo < 0 or lo + n > len(self._buf):
-            want = min(max(n, self.READAHEAD), self._end - self._off)
-            self._buf = os.pread(self._fd, want, self._off) if want > 0 else b""
-            self._base, lo = self._off, 0
-        data = self._buf[lo : lo + n]
-        self._off += len(data)
-        return data
-
-    def skip(self, n: int) -> int:
-        step = max(0, min(n, self._end - self._off))
-        self._off += step
-        return step
+    def advance(self, pos: int, need: int) -> tuple[bytes, int] | None:
+        offset = self._base + pos
+        if offset > self._end:
+            return None
+        self._base = offset
+        want = min(max(need, self.READAHEAD), self._end - offset)
+        return (os.pread(self._fd, want, offset) if want > 0 else b""), 0
 
 
 # Runs in a child interpreter (python -I -S -c): argv = fd, then OFFSET:LENGTH per range; prints
@@ -665,8 +644,15 @@ def _clean_path(name: str) -> str:
 
 
 class _Blocks(Protocol):
-    def take(self, n: int, /) -> bytes: ...
-    def skip(self, n: int, /) -> int: ...
+    """Where parse_tar reads from: a window of bytes at a time, with no call per header.
+
+    advance(pos, need): the parser is at index `pos` of the last window it was given (past its
+    end when it skips file data the window does not hold; 0 at the start). Returns the next
+    window and the index in it of the byte at that position, with at least `need` bytes from
+    there unless the data ends first; None when the data ends before that position.
+    """
+
+    def advance(self, pos: int, need: int, /) -> tuple[bytes, int] | None: ...
 
 
 # name mode uid gid size mtime chksum typeflag linkname magic+version uname gname devmajor devminor
@@ -696,8 +682,13 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
     entries = scan.entries
     unpack = _USTAR.unpack
     file_type = FileType.FILE
+    advance = buf.advance
+    window, pos = b"", 0  # headers are sliced from the window: no call per header
     while True:
-        header = buf.take(BLOCK)
+        if pos + BLOCK > len(window):
+            window, pos = advance(pos, BLOCK) or (b"", 0)  # (never None: pos is inside the window)
+        header = window[pos : pos + BLOCK]
+        pos += BLOCK
         if len(header) < BLOCK:
             if not header and first:
                 return  # an empty layer (no bytes at all) is valid
@@ -742,7 +733,10 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
         if typeflag in _EXTENDED:
             if size > MAX_EXTENDED:
                 raise BadArchive(f"layer is not a valid tar: extended header of {size} bytes (at most 1 MiB)")
-            data = buf.take(padded)
+            if pos + padded > len(window):
+                window, pos = advance(pos, padded) or (b"", 0)
+            data = window[pos : pos + padded]
+            pos += padded
             if len(data) < padded:
                 raise BadArchive("layer tar is truncated inside an extended header")
             data = data[:size]
@@ -772,12 +766,20 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
         path = _clean_path(name)
         whiteout = WHITEOUT in path and path[path.rfind("/") + 1 :].startswith(WHITEOUT)
         if ftype is file_type and not whiteout and wanted(path, size):
-            data = buf.take(padded)
+            if pos + padded > len(window):
+                window, pos = advance(pos, padded) or (b"", 0)
+            data = window[pos : pos + padded]
+            pos += padded
             if len(data) < padded:
                 raise BadArchive(f"layer tar is truncated inside {path}")
             scan.contents[path] = data[:size]
-        elif padded and buf.skip(padded) < padded:
-            raise BadArchive(f"layer tar is truncated inside {path}")
+        elif padded:
+            pos += padded
+            if pos > len(window):
+                ahead = advance(pos, BLOCK)
+                if ahead is None:
+                    raise BadArchive(f"layer tar is truncated inside {path}")
+                window, pos = ahead
         if whiteout:
             parent, _, base = path.rpartition("/")
             parent = parent or "/"

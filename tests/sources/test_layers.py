@@ -906,32 +906,35 @@ def test_diff_id_of_compressed_layer_is_the_uncompressed_hash() -> None:
 
 
 def test_range_reader_stays_inside_its_range() -> None:
-    data = bytes(range(256)) * 200  # 51,200 bytes: several read-ahead blocks
+    data = bytes(range(256)) * 200  # 51,200 bytes: several read-ahead windows
     with embedded(data) as fd:
         reader = _RangeReader(fd, 1234, len(data))
-        assert reader.take(3) == data[:3]
-        assert reader.skip(10_000) == 10_000
-        assert reader.take(20_000) == data[10_003:30_003]  # larger than one read-ahead block
-        assert reader.take(5) == data[30_003:30_008]
-        assert reader.skip(len(data)) == len(data) - 30_008  # clamped at the end of the range
-        assert reader.take(512) == b""  # never reads the junk after the range
-        assert reader.skip(1) == 0
+        assert reader.advance(0, 3) == (data[: _RangeReader.READAHEAD], 0)  # reads ahead
+        window, pos = reader.advance(10_003, 20_000) or (b"", -1)  # past the window: a skip
+        assert (window, pos) == (data[10_003:30_003], 0)  # larger than one read-ahead window
+        window, pos = reader.advance(20_000, 5) or (b"", -1)
+        assert window[pos : pos + 5] == data[30_003:30_008]
+        window, pos = reader.advance(len(data) - 30_003, 512) or (b"", -1)
+        assert (window, pos) == (b"", 0)  # exactly at the end: nothing left, nothing past it read
+        assert reader.advance(1, 512) is None  # the data ends before that position
 
 
-def test_range_reader_mixes_takes_and_skips() -> None:
+def test_range_reader_windows_follow_the_parser() -> None:
     data = random.Random(3).randbytes(100_000)
     with embedded(data) as fd:
         reader = _RangeReader(fd, 1234, len(data))
-        got = []
-        for step in (1, 9000, 7, 30_000, 512, 1, 60_000):
-            got.append(reader.take(step))
-            reader.skip(1)
-        assert b"".join(got) == b"".join(
-            data[start : start + step]
-            for start, step in zip(
-                (0, 2, 9003, 9011, 39_012, 39_525, 39_527), (1, 9000, 7, 30_000, 512, 1, 60_000), strict=True
-            )
-        )
+        got, window, pos, at = [], b"", 0, 0
+        for skip, step in ((0, 1), (1, 9000), (1, 7), (1, 30_000), (1, 512), (1, 1), (1, 60_000)):
+            if pos + skip + step > len(window):
+                window, pos = reader.advance(pos + skip, step) or (b"", -1)
+            else:
+                pos += skip
+            got.append(window[pos : pos + step])
+            pos += step
+            at += skip
+            assert got[-1] == data[at : at + step]
+            at += step
+        assert at == 99_527 and len(got[-1]) == 60_000
 
 
 RANGES = [(0, 0), (1234, 5), (100, 9 << 20), (7 << 20, 3 << 20), (1, (10 << 20) - 1)]

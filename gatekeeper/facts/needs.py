@@ -6,8 +6,9 @@ import enum
 import fnmatch
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class Need(enum.Flag):
@@ -30,10 +31,10 @@ class ContentWanted:
         if size > self.max_size:
             return False
         plan = self._plan
-        if path in self.paths or path in plan.exact:
+        if path in plan.exact:
             return True
-        if plan.suffixes and path.endswith(plan.suffixes):
-            for suffix, match in plan.by_suffix:
+        if plan.tail:
+            for suffix, match in plan.by_tail.get(path[-plan.tail :], ()):
                 if path.endswith(suffix) and (match is None or match(path)):
                     return True
         if plan.prefixes and path.startswith(plan.prefixes):
@@ -46,7 +47,7 @@ class ContentWanted:
 
     @functools.cached_property
     def _plan(self) -> _Plan:
-        return _Plan.of(self.patterns)
+        return _Plan.of(self.patterns, self.paths)
 
     def merge(self, other: ContentWanted) -> ContentWanted:
         return ContentWanted(
@@ -57,30 +58,34 @@ class ContentWanted:
 
 
 Match = Callable[[str], object]
+TRIE_DEPTH = 32
 
 
 @dataclass(frozen=True)
 class _Plan:
     """The patterns sorted by the cheapest test that rejects paths which cannot match.
 
-    This runs for every file of every layer, and nearly every path matches nothing: a C-level
-    `endswith`/`startswith` on a tuple rules most out before a regex runs. A pattern with literal
-    text after its last wildcard (`*/.npmrc`, `*[-_]key.json`) is tried only on paths ending with
-    it, and needs no regex at all when it is `*` + text; one starting with literal text only on
-    paths starting with it; the rest only on paths containing their longest literal run.
+    This runs for every file of every layer, and nearly every path matches nothing: a dict
+    lookup or a C-level `startswith` on a tuple rules most out before a regex runs. A pattern
+    with literal text after its last wildcard (`*/.npmrc`, `*[-_]key.json`) is tried only on
+    paths ending with it (found by the path's last `tail` characters), and needs no regex at all
+    when it is `*` + text; one starting with literal text only on paths starting with it; the
+    rest only on paths containing their longest literal run.
     """
 
     exact: frozenset[str]
-    suffixes: tuple[str, ...]
-    by_suffix: tuple[tuple[str, Match | None], ...]
+    tail: int
+    """The length of the shortest suffix (0: no pattern ends with literal text)."""
+    by_tail: dict[str, tuple[tuple[str, Match | None], ...]]
+    """The last `tail` characters of each suffix -> the patterns ending with that suffix."""
     prefixes: tuple[str, ...]
     by_prefix: tuple[tuple[str, Match], ...]
     search: Match | None
     by_literal: tuple[tuple[str, Match], ...]
 
     @classmethod
-    def of(cls, patterns: tuple[str, ...]) -> _Plan:
-        exact: set[str] = set()
+    def of(cls, patterns: tuple[str, ...], paths: frozenset[str] = frozenset()) -> _Plan:
+        exact: set[str] = set(paths)
         by_suffix: list[tuple[str, Match | None]] = []
         by_prefix: list[tuple[str, Match]] = []
         by_literal: list[tuple[str, Match]] = []
@@ -92,7 +97,9 @@ class _Plan:
             match = re.compile(fnmatch.translate(pattern)).match
             if runs[-1]:
                 star_then_text = wild == 1 and pattern.startswith("*")  # endswith says it all
-                by_suffix.append((runs[-1], None if star_then_text else match))
+                by_suffix.append(
+                    (runs[-1], None if star_then_text else _needing(max(runs[:-1], key=len), match))
+                )
             elif runs[0]:
                 by_prefix.append((runs[0], match))
             else:
@@ -102,16 +109,65 @@ class _Plan:
         if "" in literals:
             search = re.compile("").search  # a pattern without literal text: every path is a candidate
         elif literals:
-            search = re.compile("|".join(re.escape(literal) for literal in literals)).search
+            search = re.compile(_trie(literals)).search
+        tail = min((len(suffix) for suffix, _ in by_suffix), default=0)
+        by_tail: dict[str, list[tuple[str, Match | None]]] = {}
+        for suffix, check in by_suffix:
+            by_tail.setdefault(suffix[-tail:], []).append((suffix, check))
         return cls(
             frozenset(exact),
-            tuple(dict.fromkeys(suffix for suffix, _ in by_suffix)),
-            tuple(by_suffix),
+            tail,
+            {key: tuple(entries) for key, entries in by_tail.items()},
             tuple(dict.fromkeys(prefix for prefix, _ in by_prefix)),
             tuple(by_prefix),
             search,
             tuple(by_literal),
         )
+
+
+def _needing(needle: str, match: Match) -> Match:
+    """`match`, run only on paths that hold `needle` (literal text the pattern needs anyway):
+    `*service?account*.json` looks for "account" before its regex runs on a `.json` path."""
+    if not needle:
+        return match
+    return lambda path: needle in path and match(path)
+
+
+def _trie(words: Sequence[str]) -> str:
+    r"""A regex matching any of `words` (none empty), with common prefixes factored out:
+    `/(?:\.(?:aws/|ssh/)|id_)` rather than `/\.aws/|/\.ssh/|/id_`. re tries the alternatives
+    of an alternation one by one at every position; shared prefixes make it try far fewer (a
+    third less time on the default policy's secret-file patterns). Words that nest deeper than
+    TRIE_DEPTH branchings get the plain alternation."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any], depth: int) -> str:
+        if depth > TRIE_DEPTH:
+            raise RecursionError
+        branches = []
+        for char, child in sorted(node.items()):
+            if not char:
+                continue
+            text = re.escape(char)
+            while len(child) == 1 and "" not in child:  # a run without branches: one literal
+                ((char, child),) = child.items()
+                text += re.escape(char)
+            branches.append(text + emit(child, depth + 1))
+        if not branches:
+            return ""
+        if "" in node:
+            return f"(?:{'|'.join(branches)})?"
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    try:
+        return emit(trie, 0)
+    except RecursionError:
+        return "|".join(re.escape(word) for word in words)
 
 
 def _literal_runs(pattern: str) -> tuple[list[str], int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import random
 import subprocess
 import sys
@@ -22,15 +23,17 @@ from hypothesis import strategies as st
 from gatekeeper.errors import BadArchive, DigestMismatch
 from gatekeeper.facts.image import FileEntry, FileIndex, FileType, Removal, ShadowedEntry
 from gatekeeper.facts.needs import NOTHING, ContentWanted
+from gatekeeper.sources import layers as layers_module
 from gatekeeper.sources.layers import (
+    _HASH_CHILD,
     CHUNK,
+    JOB,
     MAX_EXTENDED,
     LayerScan,
     PendingDigests,
     RangeHasher,
     _byte_sum,
     _HashingReader,
-    _partition,
     _RangeReader,
     build_index,
     compression_at,
@@ -942,7 +945,7 @@ RANGES = [(0, 0), (1234, 5), (100, 9 << 20), (7 << 20, 3 << 20), (1, (10 << 20) 
 
 @pytest.fixture(scope="module")
 def blob_file() -> Iterator[tuple[int, bytes]]:
-    data = random.Random(11).randbytes(10 << 20)  # 10 MiB: ranges span the child's 4 MiB buffer
+    data = random.Random(11).randbytes(10 << 20)  # 10 MiB: ranges span the child's 256 KiB buffer
     with tempfile.TemporaryFile() as handle:
         handle.write(data)
         handle.flush()
@@ -1016,7 +1019,7 @@ def test_range_hasher_range_past_the_end_is_a_bad_archive(blob_file: tuple[int, 
 def test_range_hasher_close_stops_the_children(blob_file: tuple[int, bytes]) -> None:
     fd, _ = blob_file
     hasher = RangeHasher(fd, RANGES * 20, workers=2)
-    procs = [proc for _, proc in hasher._children]
+    procs = list(hasher._children)
     assert len(procs) == hasher.children == 2
     hasher.close()
     assert all(proc is not None and proc.returncode is not None for proc in procs)  # reaped
@@ -1076,18 +1079,48 @@ def test_range_hasher_hashes_here_what_a_failed_spawn_left(
         assert hasher.result() == expected_digests(data)
 
 
-@pytest.mark.parametrize(
-    ("sizes", "groups", "expected"),
-    [
-        ([5, 1, 1, 1, 1, 1], 2, [[0], [1, 2, 3, 4, 5]]),
-        ([1, 2, 3], 5, [[0], [1], [2]]),
-        ([], 2, []),
-        ([4, 4], 1, [[0, 1]]),
-        ([596, 110, 135, 64, 202, 149, 2, 8], 2, [[0, 3], [1, 2, 4, 5, 6, 7]]),  # 660 MB / 606 MB
-    ],
-)
-def test_partition_balances_bytes(sizes: list[int], groups: int, expected: list[list[int]]) -> None:
-    assert sorted(_partition(sizes, groups)) == expected
+def test_range_hasher_queues_the_largest_ranges_first(blob_file: tuple[int, bytes]) -> None:
+    fd, _ = blob_file
+    with RangeHasher(fd, RANGES, child=False) as hasher:
+        jobs, queue = os.pipe()
+        hasher._queue(queue)  # closes `queue`
+        with os.fdopen(jobs, "rb") as pipe:
+            queued = pipe.read()
+    assert len(queued) == JOB * len(RANGES)
+    order = [int(queued[i : i + JOB].split()[0]) for i in range(0, len(queued), JOB)]
+    assert order == [4, 2, 3, 1, 0]  # by size: 10 MiB - 1, 9 MiB, 3 MiB, 5 bytes, 0 bytes
+    assert [int(x) for x in queued[JOB : 2 * JOB].split()] == [2, 100, 9 << 20]
+
+
+def test_range_hasher_uses_what_a_failing_child_hashed(
+    blob_file: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fd, data = blob_file
+    # A child that hashes one range, then stops as on a short read: its answer counts, and the
+    # ranges it never took are hashed here.
+    one_then_fail = _HASH_CHILD.replace("sys.stdout.flush()", "sys.stdout.flush()\n    sys.exit(1)")
+    assert one_then_fail != _HASH_CHILD
+    monkeypatch.setattr("gatekeeper.sources.layers._HASH_CHILD", one_then_fail)
+    here: list[tuple[int, int]] = []
+    real = layers_module._hash_range
+
+    def counted(fd: int, offset: int, size: int) -> str:
+        here.append((offset, size))
+        return real(fd, offset, size)
+
+    monkeypatch.setattr("gatekeeper.sources.layers._hash_range", counted)
+    with RangeHasher(fd, RANGES, workers=1) as hasher:
+        assert hasher.result() == expected_digests(data)
+    assert sorted(here) == sorted(r for r in RANGES if r != (1, (10 << 20) - 1))  # the largest went first
+
+
+def test_range_hasher_with_more_ranges_than_the_queue_holds(blob_file: tuple[int, bytes]) -> None:
+    fd, data = blob_file
+    many = [(i * 7, 1000 + i % 13) for i in range(5000)]  # 320,000 bytes of jobs: more than a pipe holds
+    with RangeHasher(fd, many, child=True, workers=2) as hasher:
+        assert hasher.children == 2
+        got = hasher.result()
+    assert got == ["sha256:" + hashlib.sha256(data[a : a + n]).hexdigest() for a, n in many]
 
 
 def pending_for(fd: int, claimed: str) -> tuple[PendingDigests, LayerScan]:

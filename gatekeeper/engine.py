@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import operator
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.facts import Target
-from gatekeeper.facts.image import FileType
+from gatekeeper.facts.image import FileEntry, FileType
 from gatekeeper.facts.mapping import short_command
 from gatekeeper.findings import Finding, RuleInfo, WaiverInfo, fingerprint
 from gatekeeper.policy.model import Policy, Waiver
@@ -131,12 +132,15 @@ def _layers(target: Target) -> tuple[LayerSummary, ...]:
     return tuple(summaries)
 
 
+_SIZE_PATH = operator.itemgetter(FileEntry._fields.index("size"), FileEntry._fields.index("path"))
+
+
 def _largest_files(target: Target) -> tuple[FileSummary, ...]:
     files = target.image.files if target.image is not None else None
     if files is None:
         return ()
-    regular = (e for e in files.files.values() if e.type is FileType.FILE)
-    top = heapq.nlargest(TOP_FILES, regular, key=lambda e: (e.size, e.path))
+    # (size, path) by itemgetter: a C key for 50,000 files, not a lambda
+    top = heapq.nlargest(TOP_FILES, files.of_type(FileType.FILE), key=_SIZE_PATH)
     return tuple(FileSummary(e.path, e.size, e.layer) for e in top)
 
 

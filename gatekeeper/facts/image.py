@@ -6,8 +6,10 @@ Everything here is a frozen value built by `gatekeeper.sources`; rules never rea
 from __future__ import annotations
 
 import enum
+import functools
 import posixpath
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -162,6 +164,10 @@ class FileIndex:
     shadowed: tuple[ShadowedEntry, ...] = ()
     contents: Mapping[tuple[int, str], bytes] = field(default_factory=dict)
     layer_sizes: tuple[int, ...] = ()
+    tree: Mapping[str, AbstractSet[str]] | None = field(default=None, repr=False, compare=False)
+    """Directory -> the paths right inside it, directories known only through their children
+    included: the index builder keeps it as it stacks the layers. None: made from `files` when
+    first needed."""
 
     def get(self, path: str) -> FileEntry | None:
         return self.files.get(normalize_path(path))
@@ -217,10 +223,60 @@ class FileIndex:
         return entry if entry is not None and entry.is_executable else None
 
     def walk(self, prefix: str = "/") -> Iterator[FileEntry]:
-        root = normalize_path(prefix).rstrip("/") + "/"
-        for path, entry in self.files.items():
-            if path.startswith(root) or root == "/":
+        """Everything under the directory `prefix` (not `prefix` itself), depth first by path;
+        from "/", every entry in `files` order. Follows the tree: a walk of /var/lib/dpkg/status.d
+        does not look at the rest of a 70,000-file image."""
+        root = normalize_path(prefix)
+        if root == "/":
+            yield from self.files.values()
+            return
+        files, tree = self.files, self._tree
+        stack = sorted(tree.get(root, ()), reverse=True)
+        while stack:
+            path = stack.pop()
+            entry = files.get(path)
+            if entry is not None:
                 yield entry
+            below = tree.get(path)
+            if below:
+                stack.extend(sorted(below, reverse=True))
+
+    def listdir(self, directory: str) -> list[FileEntry]:
+        """The entries right inside `directory`, by path."""
+        files = self.files
+        inside = self._tree.get(normalize_path(directory), ())
+        return [files[path] for path in sorted(inside) if path in files]
+
+    def of_type(self, kind: FileType) -> Sequence[FileEntry]:
+        """Every entry of one type, in `files` order (grouped once, on first use)."""
+        return self._by_type.get(kind, ())
+
+    @functools.cached_property
+    def _by_type(self) -> dict[FileType, list[FileEntry]]:
+        groups: dict[FileType, list[FileEntry]] = {}
+        for entry in self.files.values():
+            group = groups.get(entry.type)
+            if group is None:
+                groups[entry.type] = [entry]
+            else:
+                group.append(entry)
+        return groups
+
+    @functools.cached_property
+    def _tree(self) -> Mapping[str, AbstractSet[str]]:
+        if self.tree is not None:
+            return self.tree
+        tree: dict[str, set[str]] = {}
+        for path in self.files:
+            while path != "/":
+                parent = path[: path.rfind("/")] or "/"
+                inside = tree.get(parent)
+                if inside is not None:
+                    inside.add(path)
+                    break
+                tree[parent] = {path}
+                path = parent
+        return tree
 
 
 def normalize_path(path: str) -> str:

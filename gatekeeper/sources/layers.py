@@ -970,6 +970,7 @@ class IndexBuilder:
             shadowed=tuple(self.shadowed),
             contents=self.contents,
             layer_sizes=tuple(self.sizes),
+            tree=self.children,
         )
 
 

@@ -1172,3 +1172,48 @@ def test_byte_sum_is_the_sum_of_a_block(block: bytes) -> None:
 def test_byte_sum_at_the_extremes(fill: int) -> None:
     block = bytes([fill]) * 512
     assert _byte_sum(block) == sum(block) == fill * 512
+
+
+# --- the index's directory tree: walk and listdir against a full scan -----------------------------
+
+NAMES = st.sampled_from(["a", "b", "c", "a.b"])
+PATHS_IN_IMAGE = st.lists(NAMES, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))
+TYPES = st.sampled_from([FileType.FILE, FileType.DIR, FileType.SYMLINK])
+
+
+@st.composite
+def layer_scans(draw: st.DrawFn) -> LayerScan:
+    scan = LayerScan()
+    for path, kind in draw(st.lists(st.tuples(PATHS_IN_IMAGE, TYPES), max_size=12)):
+        scan.entries.append((path, kind, 1, 0o755, 0, 0, "x" if kind is FileType.SYMLINK else ""))
+    scan.whiteouts = draw(st.lists(PATHS_IN_IMAGE, max_size=3))
+    scan.opaque_dirs = draw(st.lists(PATHS_IN_IMAGE, max_size=2))
+    return scan
+
+
+@hypothesis.given(
+    st.lists(layer_scans(), min_size=1, max_size=4), st.sampled_from(["/", "/a", "/a/b", "/c/"])
+)
+@hypothesis.settings(max_examples=300)
+def test_walk_and_listdir_follow_the_tree(scans: list[LayerScan], where: str) -> None:
+    built = build_index(scans)
+    assert built.tree is not None  # the builder's own tree
+    rebuilt = FileIndex(files=built.files)  # a tree made from `files`
+    root = where.rstrip("/") or "/"
+    under = sorted(p for p in built.files if root == "/" or p.startswith(root + "/"))
+    inside = sorted(p for p in built.files if p != "/" and (p[: p.rfind("/")] or "/") == root)
+    for index in (built, rebuilt):
+        walked = [e.path for e in index.walk(where)]
+        if root == "/":
+            assert walked == list(built.files)  # from the root: `files` order
+        else:
+            assert sorted(walked) == under and len(walked) == len(under)
+        assert [e.path for e in index.listdir(where)] == inside
+
+
+def test_of_type_groups_in_files_order() -> None:
+    index = build_index([scan([file("/x"), directory("/d"), file("/d/y"), symlink("/z", "/x")])])
+    assert [e.path for e in index.of_type(FileType.FILE)] == ["/x", "/d/y"]
+    assert [e.path for e in index.of_type(FileType.DIR)] == ["/d"]
+    assert [e.path for e in index.of_type(FileType.SYMLINK)] == ["/z"]
+    assert index.of_type(FileType.FIFO) == ()

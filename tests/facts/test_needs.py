@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
-import re
 
 import hypothesis
 import pytest
 from hypothesis import strategies as st
 
-from gatekeeper.facts.needs import TRIE_DEPTH, ContentWanted, _literal_runs, _trie
+from gatekeeper.facts.needs import ContentWanted, _literal_runs
 from gatekeeper.rules import all_rules
 
 
@@ -123,21 +122,3 @@ def near_default_paths(draw: st.DrawFn) -> str:
 def test_built_in_wanted_agrees_with_fnmatch(paths: list[str]) -> None:
     for path in paths:
         assert DEFAULT(path, 1) == oracle(DEFAULT, path, 1), path
-
-
-@hypothesis.given(
-    words=st.lists(st.text("/.ab[*", min_size=1, max_size=6), min_size=1, max_size=8),
-    texts=st.lists(st.text("/.ab[*x", max_size=16), max_size=8),
-)
-@hypothesis.settings(max_examples=400)
-def test_trie_finds_what_the_plain_alternation_finds(words: list[str], texts: list[str]) -> None:
-    search = re.compile(_trie(words)).search
-    for text in [*texts, *words, "".join(words)]:
-        assert bool(search(text)) == any(word in text for word in words), (words, text)
-
-
-def test_trie_factors_prefixes_and_falls_back_when_deep() -> None:
-    assert _trie(["/.aws/", "/.ssh/", "/id_", ".tfstate"]) == r"(?:\.tfstate|/(?:\.(?:aws/|ssh/)|id_))"
-    nested = ["a" * n + "b" for n in range(1, TRIE_DEPTH + 5)]  # each a prefix branch of the next
-    assert _trie(nested) == "|".join(nested)
-    assert re.search(_trie(nested), "x" + "a" * 20 + "b")

@@ -45,6 +45,7 @@ from gatekeeper.facts.image import FileIndex, FileType
 from gatekeeper.facts.needs import Need, Request
 from gatekeeper.findings import Severity
 from gatekeeper.rule import Checklist, Evidence, Item, Rule, Size, Violation
+from gatekeeper.text import any_of
 from gatekeeper.units import format_size
 
 CacheName = Literal["apt-lists", "apt-cache", "apk", "pip", "npm", "yarn", "dnf", "yum", "go-build"]
@@ -119,7 +120,7 @@ ALL_CACHES: tuple[CacheName, ...] = get_args(CacheName)
 
 # Every path a cache pattern above matches contains one of these: a path without any cannot be in
 # a cache, and one search rejects almost all of an image's files before the patterns are tried.
-_CANDIDATE = re.compile(r"/var/lib/apt/lists/|/var/cache/|/\.cache/|/\.npm/|/\.yarn/")
+_CANDIDATE = re.compile(any_of(["/var/lib/apt/lists/", "/var/cache/", "/.cache/", "/.npm/", "/.yarn/"]))
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,8 @@ class Found:
 def find_caches(files: FileIndex, caches: tuple[Cache, ...]) -> list[Found]:
     found = {cache.name: Found(cache) for cache in caches}
     candidate = _CANDIDATE.search
-    for entry in files.files.values():
-        if entry.type is not FileType.FILE or not candidate(entry.path):
+    for entry in files.of_type(FileType.FILE):
+        if not candidate(entry.path):
             continue
         for cache in caches:
             match = cache.pattern.match(entry.path)

@@ -25,6 +25,7 @@ Options:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -54,17 +55,37 @@ class _Waste:
         return max(self.versions, key=lambda s: s.entry.size)
 
 
-def hidden_files(files: FileIndex) -> list[_Waste]:
-    """Regular files hidden by a later layer, per path, biggest first."""
+@dataclass(frozen=True, slots=True)
+class _Hidden:
+    """What later layers hide, summed: every hidden regular file counted, the largest kept."""
+
+    size: int
+    paths: int
+    by_remover: dict[int, int]
+    """Layer that overwrote or deleted -> the bytes it hid."""
+    largest: list[_Waste]
+    """The `top` paths hiding the most bytes, biggest first."""
+
+
+def hidden_files(files: FileIndex, top: int) -> _Hidden:
+    """Regular files hidden by a later layer: totals over all of them, details for the `top`
+    largest paths only (an image can hide tens of thousands)."""
     by_path: dict[str, list[ShadowedEntry]] = {}
+    by_remover: dict[int, int] = {}
+    file_type = FileType.FILE
     for shadowed in files.shadowed:
-        if shadowed.entry.type is FileType.FILE and shadowed.entry.size > 0:
-            by_path.setdefault(shadowed.entry.path, []).append(shadowed)
-    waste = [
-        _Waste(path, sum(s.entry.size for s in versions), tuple(versions))
-        for path, versions in by_path.items()
-    ]
-    return sorted(waste, key=lambda w: (-w.size, w.path))
+        entry = shadowed.entry
+        if entry.type is file_type and entry.size > 0:
+            versions = by_path.get(entry.path)
+            if versions is None:
+                by_path[entry.path] = [shadowed]
+            else:
+                versions.append(shadowed)
+            by_remover[shadowed.by_layer] = by_remover.get(shadowed.by_layer, 0) + entry.size
+    sizes = {path: sum(s.entry.size for s in versions) for path, versions in by_path.items()}
+    largest = heapq.nsmallest(max(top, 0), sizes, key=lambda path: (-sizes[path], path))
+    waste = [_Waste(path, sizes[path], tuple(by_path[path])) for path in largest]
+    return _Hidden(sum(sizes.values()), len(sizes), by_remover, waste)
 
 
 def _describe(target: Target, waste: _Waste) -> str:
@@ -77,40 +98,36 @@ def _describe(target: Target, waste: _Waste) -> str:
     )
 
 
-def _worst_remover(waste: list[_Waste]) -> int:
-    removed: dict[int, int] = {}
-    for item in waste:
-        for version in item.versions:
-            removed[version.by_layer] = removed.get(version.by_layer, 0) + version.entry.size
+def _worst_remover(hidden: _Hidden) -> int:
+    removed = hidden.by_remover
     return max(removed, key=lambda layer: (removed[layer], -layer))
 
 
 def check(target: Target, options: Options) -> Iterator[Item]:
     image = target.require_image()
     files = target.require_files()
-    waste = hidden_files(files)
-    total = sum(w.size for w in waste)
+    hidden = hidden_files(files, options.top_files)
+    total = hidden.size
     size = image.size if image.size is not None else sum(files.layer_sizes)
     percent = 100.0 * total / size if size else 0.0
     amount = f"{format_size(total)} ({percent:.1f}% of {format_size(size)})"
     over = [f"{format_size(options.max_bytes)}"] if total > options.max_bytes else []
     over += [f"{options.max_percent:g}%"] if percent > options.max_percent else []
     if not over:
-        paths = f"{len(waste)} overwritten or deleted file{'s' if len(waste) != 1 else ''}"
+        paths = f"{hidden.paths} overwritten or deleted file{'s' if hidden.paths != 1 else ''}"
         yield Evidence(
             f"{amount} hidden by later layers in {paths}; limits "
             f"{format_size(options.max_bytes)} and {options.max_percent:g}%"
         )
         return
-    top = waste[: max(options.top_files, 0)]
-    worst = "; ".join(_describe(target, w) for w in top)
+    worst = "; ".join(_describe(target, w) for w in hidden.largest)
     yield Violation(
         f"{amount} of the image is wasted, over the {' and '.join(over)} "
         f"limit{'s' if len(over) > 1 else ''}: files added "
         f"in one layer and overwritten or deleted in a later one still ship. Biggest: {worst}.",
-        target.layer_location(_worst_remover(waste), "layers"),
+        target.layer_location(_worst_remover(hidden), "layers"),
         detail="wasted",
-        evidence=f"{len(waste)} paths hidden by later layers",
+        evidence=f"{hidden.paths} paths hidden by later layers",
     )
 
 

@@ -182,9 +182,11 @@ def _volume_location(target: Target, path: str) -> Location:
 def _log_files(files: FileIndex, own: frozenset[int], options: Options) -> dict[str, list[str]]:
     by_dir: dict[str, list[str]] = {}
     for entry in (*files.of_type(FileType.FILE), *files.of_type(FileType.HARDLINK)):
-        if entry.layer not in own:
+        path = entry.path
+        # (the cheap test _is_log_file starts with, inline: this runs for every file)
+        if (".log" not in path and not path.startswith("/var/log/")) or entry.layer not in own:
             continue
-        if _is_log_file(entry.path) and not _ignored(entry.path, options):
+        if _is_log_file(path) and not _ignored(path, options):
             by_dir.setdefault(posixpath.dirname(entry.path), []).append(entry.path)
     return by_dir
 
@@ -229,9 +231,9 @@ def check_files(target: Target, image: ImageFacts, files: FileIndex, options: Op
             detail=f"log-file:{directory}",
         )
     uid = runtime_uid(image)
-    own_dirs = (e for e in files.of_type(FileType.DIR) if e.layer in own)
-    for entry in sorted(own_dirs, key=lambda e: e.path):
-        if not is_log_dir(entry.path) or _ignored(entry.path, options):
+    log_dirs = (e for e in files.of_type(FileType.DIR) if e.layer in own and is_log_dir(e.path))
+    for entry in sorted(log_dirs, key=lambda e: e.path):
+        if _ignored(entry.path, options):
             continue
         why = _writable_why(entry, uid)
         if why and not _streams_only(files, entry.path):

@@ -286,12 +286,14 @@ def _message(path: str, verdict: Verdict, origin: str) -> str:
 def _candidates(files: FileIndex, max_size: int) -> Iterator[tuple[FileEntry, ShadowedEntry | None]]:
     """File versions worth a look, live then deleted or overwritten: those whose bytes were
     captured, and those too large to capture (a dict lookup each, no pattern matching)."""
+    contents = files.contents
+    captured = {path for _, path in contents}  # a few paths: a string lookup before a tuple's
     for entry in files.files.values():
-        if (entry.layer, entry.path) in files.contents or entry.size > max_size:
+        if entry.size > max_size or (entry.path in captured and (entry.layer, entry.path) in contents):
             yield entry, None
     for shadow in files.shadowed:
         entry = shadow.entry
-        if (entry.layer, entry.path) in files.contents or entry.size > max_size:
+        if entry.size > max_size or (entry.path in captured and (entry.layer, entry.path) in contents):
             yield entry, shadow
 
 

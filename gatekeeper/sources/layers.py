@@ -906,6 +906,7 @@ class IndexBuilder:
         for path in scan.whiteouts:
             self._remove(path, layer, Removal.DELETED)
         directory_type, hardlink = FileType.DIR, FileType.HARDLINK
+        make = FileEntry._make  # from a tuple: 0.18 us, where FileEntry(...) takes 0.32 us
         for path, ftype, size, mode, uid, gid, link in scan.entries:
             old = files.get(path)
             if old is not None and not (old.type is directory_type and ftype is directory_type):
@@ -918,7 +919,7 @@ class IndexBuilder:
             if ftype is hardlink:
                 target = files.get(link)
                 size = target.size if target is not None else 0
-            files[path] = FileEntry(path, ftype, size, mode, uid, gid, layer, link)
+            files[path] = make((path, ftype, size, mode, uid, gid, layer, link))
             parent = path[: path.rfind("/")] or "/"
             siblings = children.get(parent)
             if siblings is None:

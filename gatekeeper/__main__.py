@@ -1,5 +1,5 @@
 """`python -m gatekeeper`."""
 
-from gatekeeper.cli import main
+from gatekeeper.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())

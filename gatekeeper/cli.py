@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import json
 import logging
 import os
@@ -576,4 +577,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERNAL
 
 
-__all__ = ["builtin_names", "main", "write_atomic"]
+def run() -> int:
+    """The `gatekeeper` command (the console script, `python -m gatekeeper`): main() in a
+    process of its own, with the cyclic garbage collector set for it.
+
+    A check makes hundreds of thousands of small objects that never form cycles: a tuple for
+    every path of every layer, then the index's entries. With Python's default thresholds the
+    collector went through them 268 times, 85 ms of a 0.8 s check of the benchmark image. The
+    modules imported by now are frozen out of its reach, and it runs after 20,000 allocations
+    rather than 700: 20 ms. main() itself, called in-process (tests, embedding), changes nothing.
+    """
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
+    return main()
+
+
+__all__ = ["builtin_names", "main", "run", "write_atomic"]

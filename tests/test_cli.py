@@ -472,3 +472,33 @@ def test_lint_keeps_its_exit_code_when_the_reader_goes_away(tmp_path: Path) -> N
     proc.stdout.close()  # the reader is gone before anything is written
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == ExitCode.GATE_FAILED, err.decode()
+
+
+def test_the_command_sets_up_the_garbage_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr("gc.freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr("gc.set_threshold", lambda *t: calls.append(t))
+
+    def main() -> int:
+        calls.append("main")
+        return 0
+
+    monkeypatch.setattr(cli, "main", main)
+    assert cli.run() == 0
+    assert calls == ["freeze", (20_000, 10, 10), "main"]  # before main(): the check runs with it
+
+
+def test_python_m_gatekeeper_is_the_command() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import gc, runpy, sys; sys.argv = ['gatekeeper', '--version']; "
+            "import gatekeeper.cli as c; c.main = lambda: print(gc.get_threshold()) or 0; "
+            "runpy.run_module('gatekeeper', run_name='__main__')",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "(20000, 10, 10)")

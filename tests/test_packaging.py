@@ -26,4 +26,4 @@ def test_wheel_contains_policies(tmp_path: Path) -> None:
     assert "gatekeeper/reporters/report.schema.json" in names
     assert "gatekeeper/py.typed" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "gatekeeper = gatekeeper.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "gatekeeper = gatekeeper.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()

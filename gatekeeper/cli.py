@@ -26,7 +26,7 @@ from gatekeeper.inputs import InputOptions
 from gatekeeper.policy import show
 from gatekeeper.policy.loader import builtin_names, load_policy, schema
 from gatekeeper.report import Report
-from gatekeeper.reporters import RenderOptions, Reporter, all_reporters
+from gatekeeper.reporters import RenderOptions, reporter, reporter_names
 from gatekeeper.rules import all_rules, find_rule, unknown_rule
 from gatekeeper.runtime import RunRequest
 from gatekeeper.sources import SourceOptions, parse_reference
@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help=f"policy file or builtin:NAME (repeatable; default ./{REPO_POLICY} or builtin:default)",
     )
-    check.add_argument("--format", default="console", choices=sorted(all_reporters()), help="stdout format")
+    check.add_argument("--format", default="console", choices=reporter_names(), help="stdout format")
     check.add_argument(
         "-o", "--output", type=_report_path, help="write the --format report to this file instead of stdout"
     )
@@ -151,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("-p", "--policy", action="append", default=[], help="policy file or builtin:NAME")
     lint.add_argument("--k8s", action="append", default=[], metavar="FILE|DIR", help="Kubernetes manifests")
     lint.add_argument("--fail-on", type=_severity, help="override the policy's fail_on threshold")
-    lint.add_argument("--format", default="console", choices=sorted(all_reporters()), help="stdout format")
+    lint.add_argument("--format", default="console", choices=reporter_names(), help="stdout format")
     lint.add_argument("--policy-cache", metavar="DIR", help="cache for remote policies")
     lint.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
@@ -314,14 +314,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         run=RunRequest(enabled=args.run, timeout=args.run_timeout, probe_image=args.probe_image),
         notify=_notice,
     )
-    reporters = all_reporters()
     stdout_is_file = args.output is not None
     color = not stdout_is_file and _use_color(args.color, sys.stdout)
-    main_text = reporters[args.format].render(report, RenderOptions(color=color))
+    main_text = reporter(args.format).render(report, RenderOptions(color=color))
     outputs = [
-        (getattr(args, name), reporters[name].render(report, RenderOptions()))
+        (getattr(args, name), reporter(name).render(report, RenderOptions()))
         for name in FILE_REPORTS
-        if getattr(args, name) and name in reporters
+        if getattr(args, name)
     ]
     if stdout_is_file:
         outputs.append((args.output, main_text))
@@ -332,12 +331,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         _to_stdout(main_text)
     if github:
         # Workflow commands work on stdout and stderr alike; keep a machine-readable stdout clean.
-        annotations = reporters["github"].render(report, RenderOptions())
+        annotations = reporter("github").render(report, RenderOptions())
         if args.format == "console" and not stdout_is_file:
             _to_stdout(annotations)
         else:
             sys.stderr.write(annotations)
-        _github_files(report, args, reporters)
+        _github_files(report, args)
     return _exit_code(report, args.warn_only)
 
 
@@ -372,11 +371,11 @@ def _append(path: str, text: str, what: str) -> None:
         raise OutputError(f"{path}: cannot write the {what}: {exc.strerror or exc}") from exc
 
 
-def _github_files(report: Report, args: argparse.Namespace, reporters: dict[str, Reporter]) -> None:
+def _github_files(report: Report, args: argparse.Namespace) -> None:
     """Job summary ($GITHUB_STEP_SUMMARY) and step outputs ($GITHUB_OUTPUT)."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary and "markdown" in reporters:
-        _append(summary, reporters["markdown"].render(report, RenderOptions()), "job summary")
+    if summary:
+        _append(summary, reporter("markdown").render(report, RenderOptions()), "job summary")
     output = os.environ.get("GITHUB_OUTPUT")
     if output:
         values = {
@@ -532,7 +531,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
             policy_cache=args.policy_cache,
         )
         color = _use_color(args.color, sys.stdout)
-        _to_stdout(all_reporters()[args.format].render(report, RenderOptions(color=color)))
+        _to_stdout(reporter(args.format).render(report, RenderOptions(color=color)))
         worst = max(worst, _exit_code(report, warn_only=False))
     return worst
 

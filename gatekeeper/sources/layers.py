@@ -700,6 +700,7 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
     unpack = _USTAR.unpack
     file_type = FileType.FILE
     advance = buf.advance
+    keep = wanted.test
     window, pos = b"", 0  # headers are sliced from the window: no call per header
     while True:
         if pos + BLOCK > len(window):
@@ -782,7 +783,7 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
             size = padded = 0
         path = _clean_path(name)
         whiteout = WHITEOUT in path and path[path.rfind("/") + 1 :].startswith(WHITEOUT)
-        if ftype is file_type and not whiteout and wanted(path, size):
+        if ftype is file_type and not whiteout and keep(path, size):
             if pos + padded > len(window):
                 window, pos = advance(pos, padded) or (b"", 0)
             data = window[pos : pos + padded]

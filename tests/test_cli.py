@@ -485,7 +485,7 @@ def test_the_command_sets_up_the_garbage_collector(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(cli, "main", main)
     assert cli.run() == 0
-    assert calls == ["freeze", (20_000, 10, 10), "main"]  # before main(): the check runs with it
+    assert calls == ["freeze", (1_000_000, 10, 10), "main"]  # before main(): the check runs with it
 
 
 def test_python_m_gatekeeper_is_the_command() -> None:
@@ -501,4 +501,4 @@ def test_python_m_gatekeeper_is_the_command() -> None:
         text=True,
         check=False,
     )
-    assert (done.returncode, done.stdout.strip()) == (0, "(20000, 10, 10)")
+    assert (done.returncode, done.stdout.strip()) == (0, "(1000000, 10, 10)")

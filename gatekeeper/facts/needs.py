@@ -135,7 +135,7 @@ class _Plan:
 
 def _needing(needle: str, match: Match) -> Match:
     """`match`, run only on paths that hold `needle` (literal text the pattern needs anyway):
-    `*service?account*.json` looks for "account" before its regex runs on a `.json` path."""
+    `*service?account*.json` looks for "service" before its regex runs on a `.json` path."""
     if not needle:
         return match
     return lambda path: needle in path and match(path)

@@ -8,6 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 file`, `3 files`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def shorten(text: str, width: int) -> str:
     """`text` on one line (runs of whitespace, newlines included, become one space), cut to
     `width` characters with `...` at the end when longer."""

@@ -24,11 +24,6 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def plural(count: int, noun: str) -> str:
-    """`1 file`, `3 files`."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def short_digest(digest: str) -> str:
     """`sha256:0123456789ab`: the algorithm and the first 12 hex digits."""
     algo, _, hexa = digest.partition(":")

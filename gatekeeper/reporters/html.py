@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 
 from gatekeeper.findings import Finding, WaiverInfo
 from gatekeeper.report import ChecklistItem, FileSummary, LayerSummary, Report, RuleResult, Status
-from gatekeeper.reporters import RenderOptions, Reporter, clip, plural, short_digest
+from gatekeeper.reporters import RenderOptions, Reporter, clip, short_digest
+from gatekeeper.text import plural
 from gatekeeper.units import format_size
 
 FINDINGS_PER_RULE = 200

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 
 from gatekeeper.findings import Finding, WaiverInfo
 from gatekeeper.report import ChecklistItem, LayerSummary, Report, RuleResult, Status
-from gatekeeper.reporters import RenderOptions, Reporter, clip, plural, short_digest
+from gatekeeper.reporters import RenderOptions, Reporter, clip, short_digest
+from gatekeeper.text import plural
 from gatekeeper.units import format_size
 
 MAX_BYTES = 1024 * 1024 - 1024

@@ -40,6 +40,7 @@ from gatekeeper.facts.image import FileEntry, FileIndex, FileType
 from gatekeeper.facts.needs import Need, Request
 from gatekeeper.findings import Severity
 from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
+from gatekeeper.text import plural
 from gatekeeper.units import format_size
 
 LABELS = {
@@ -197,10 +198,6 @@ def _groups(files: FileIndex, options: Options) -> tuple[list[Group], int]:
     return sorted(groups.values(), key=lambda g: g.root), len(ignored)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _violation(target: Target, files: FileIndex, group: Group) -> Violation:
     size = format_size(sum(e.size for e in group.files))
     count = len(group.files)
@@ -209,13 +206,13 @@ def _violation(target: Target, files: FileIndex, group: Group) -> Violation:
     where = target.layer_location(layer, pointer=group.root)
     if group.pattern.directory:
         return Violation(
-            f"{group.root}: {group.pattern.label} ({_plural(count, 'file')}, {size}) in the image.",
+            f"{group.root}: {group.pattern.label} ({plural(count, 'file')}, {size}) in the image.",
             where,
             detail=group.root,
         )
     paths = sorted(e.path for e in group.entries)
     return Violation(
-        f"{_plural(len(paths), group.pattern.text + ' file')} ({group.pattern.label}, {size}) "
+        f"{plural(len(paths), group.pattern.text + ' file')} ({group.pattern.label}, {size}) "
         f"in the image, e.g. {paths[0]}.",
         target.layer_location(min(e.layer for e in group.entries), pointer=paths[0]),
         detail=f"files:{group.pattern.text}",
@@ -231,7 +228,7 @@ def check(target: Target, options: Options) -> Iterator[Item]:
     if not groups:
         text = f"no junk among {len(files.files)} paths"
         if ignored:
-            text += f" ({_plural(ignored, 'junk path')} skipped by ignore_paths)"
+            text += f" ({plural(ignored, 'junk path')} skipped by ignore_paths)"
         yield Evidence(text)
 
 

@@ -13,41 +13,8 @@ import pytest
 
 from gatekeeper import cli
 from gatekeeper.errors import ExitCode
-from tests.imagegen import BUSYBOX_LIKE, Image, file, write_docker_archive
-
-GOOD = Image(
-    layers=BUSYBOX_LIKE.layers,
-    config={
-        "User": "10001",
-        "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]},
-        "Env": ["PATH=/bin"],
-    },
-)
-ROOT = Image(layers=BUSYBOX_LIKE.layers, config=dict(GOOD.config, User=""))
-
-
-@pytest.fixture(autouse=True)
-def _hermetic_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI discovers Dockerfile/compose/k8s in the working directory: use an empty one."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-
-
-@pytest.fixture
-def good(tmp_path: Path) -> str:
-    write_docker_archive(tmp_path / "good.tar", GOOD)
-    return f"docker-archive:{tmp_path / 'good.tar'}"
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> str:
-    write_docker_archive(tmp_path / "root.tar", ROOT)
-    return f"docker-archive:{tmp_path / 'root.tar'}"
-
-
-def run(*argv: str) -> int:
-    return cli.main(list(argv))
+from tests.cli import GOOD, ROOT, run
+from tests.imagegen import Image, file, write_docker_archive
 
 
 def test_pass_exit_0(good: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,37 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper import cli
 from gatekeeper.errors import ExitCode
-from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
+from tests.cli import run
 
 DEEP = "[" * 3000 + "\n"
-
-
-@pytest.fixture(autouse=True)
-def _hermetic_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI discovers Dockerfile/compose/k8s in the working directory: use an empty one."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-
-
-@pytest.fixture
-def good(tmp_path: Path) -> str:
-    image = Image(
-        layers=BUSYBOX_LIKE.layers,
-        config={
-            "User": "10001",
-            "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]},
-            "Env": ["PATH=/bin"],
-        },
-    )
-    write_docker_archive(tmp_path / "good.tar", image)
-    return f"docker-archive:{tmp_path / 'good.tar'}"
-
-
-def run(*argv: str) -> int:
-    return cli.main(list(argv))
 
 
 def one_error(capsys: pytest.CaptureFixture[str]) -> str:

@@ -138,9 +138,10 @@ def rpm_blob(name: str, version: str, release: str, size: int, epoch: int | None
     return _header(fields)
 
 
-def rpmdb(*blobs: bytes, wal: bool = True) -> bytes:
+def rpmdb(*blobs: object, wal: bool = True, column: str = "BLOB NOT NULL") -> bytes:
+    """An rpmdb.sqlite with these Packages.blob values (of `column`'s type, as rpm declares it)."""
     con = sqlite3.connect(":memory:")
-    con.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+    con.execute(f"CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob {column})")
     con.executemany("INSERT INTO Packages (blob) VALUES (?)", [(b,) for b in blobs])
     con.commit()
     data = bytearray(con.serialize())
@@ -323,18 +324,9 @@ def test_unreadable_rpm_sqlite_is_a_note() -> None:
     assert inventory.unparsed[0].startswith("rpm database present (not parsed:")
 
 
-def untyped_rpmdb(*values: object) -> bytes:
-    """An rpmdb.sqlite whose Packages.blob column holds whatever SQLite is given."""
-    con = sqlite3.connect(":memory:")
-    con.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob)")
-    con.executemany("INSERT INTO Packages (blob) VALUES (?)", [(v,) for v in values])
-    con.commit()
-    return bytes(con.serialize())
-
-
 @pytest.mark.parametrize("value", ["text", None, 3, 1.5], ids=["text", "null", "integer", "real"])
 def test_rpm_sqlite_blob_column_of_another_type_is_a_note(value: object) -> None:
-    data = untyped_rpmdb(rpm_blob("make", "4.3", "8.el9", 1), value)
+    data = rpmdb(rpm_blob("make", "4.3", "8.el9", 1), value, wal=False, column="")  # any type goes
     with pytest.raises(PackageDatabaseError) as caught:
         parse_rpm_sqlite(data, "/var/lib/rpm/rpmdb.sqlite", 0)
     assert str(caught.value) == "Packages.blob is not a blob"

@@ -45,16 +45,25 @@ def nop_instruction(created_by: str) -> str | None:
     return rest.strip() if rest[:1].isspace() else None
 
 
+def nop_step(created_by: str) -> tuple[str, str] | None:
+    """A classic-builder metadata step as (KEYWORD, its arguments): `/bin/sh -c #(nop)  ENV A=b`
+    -> ("ENV", "A=b"). None when the line is not one (nop_instruction) or names no keyword."""
+    nop = nop_instruction(created_by)
+    words = nop.split(None, 1) if nop else []
+    if words and words[0].isascii() and words[0].isalpha():
+        return words[0].upper(), words[1].strip() if len(words) > 1 else ""
+    return None
+
+
 def history_keyword(created_by: str) -> str:
     """The Dockerfile keyword behind a history entry, for either builder."""
     text = _BUILD_ARGS.sub("", created_by.strip())
     words = text.split(None, 1)
     if words and words[0] in KEYWORDS:
         return words[0]  # BuildKit writes the keyword, upper case
-    nop = nop_instruction(text)
-    keyword = nop.split(None, 1)[0] if nop else ""
-    if keyword.isascii() and keyword.isalpha():
-        return keyword.upper()
+    step = nop_step(text)
+    if step is not None:
+        return step[0]
     if text.startswith(("/bin/sh -c ", "cmd /S /C ")):
         return "RUN"
     return ""

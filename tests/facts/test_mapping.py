@@ -6,7 +6,13 @@ import pytest
 
 from gatekeeper.facts.dockerfile import Instruction
 from gatekeeper.facts.image import HistoryEntry
-from gatekeeper.facts.mapping import history_keyword, layer_instructions, match_history, short_command
+from gatekeeper.facts.mapping import (
+    history_keyword,
+    layer_instructions,
+    match_history,
+    nop_step,
+    short_command,
+)
 from gatekeeper.parsers.dockerfile import parse
 
 ROOTFS = "37a76ec18f9887751cd8473744917d08b7431fc4085097bb6a09d81b41775473"
@@ -368,3 +374,20 @@ def test_build_arg_count_that_is_not_ascii_digits() -> None:
     """`|²` is no build-argument count: no crash (int("²") raises), the text is kept as it is."""
     assert short_command("|² A=1 /bin/sh -c make") == "A=1 /bin/sh -c make"
     assert short_command("|1 A=1 /bin/sh -c make") == "RUN make"
+
+
+@pytest.mark.parametrize(
+    ("created_by", "step"),
+    [
+        ("/bin/sh -c #(nop)  ENV A=b C=d", ("ENV", "A=b C=d")),
+        ("/bin/bash -o pipefail -c #(nop)  user app", ("USER", "app")),
+        ("/bin/sh -c #(nop)  HEALTHCHECK", ("HEALTHCHECK", "")),
+        ("cmd /S /C #(nop)  WORKDIR C:\\app", ("WORKDIR", "C:\\app")),
+        ("/bin/sh -c #(nop)  123 x", None),  # no keyword
+        ("/bin/sh -c echo '#(nop) ENV x'", None),  # the marker inside a RUN's command
+        ("/bin/sh -c make", None),
+        ("ENV A=b", None),  # BuildKit: no marker
+    ],
+)
+def test_nop_step(created_by: str, step: tuple[str, str] | None) -> None:
+    assert nop_step(created_by) == step

@@ -53,7 +53,7 @@ from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.mapping import (
     KEYWORDS,
-    nop_instruction,  # one reading of `#(nop)` steps
+    nop_step,  # one reading of `#(nop)` steps
 )
 from gatekeeper.facts.needs import Request
 from gatekeeper.findings import Location, Severity, image_location
@@ -121,10 +121,9 @@ def parse_step(created_by: str) -> Step:
     text = created_by.strip()
     build_args, text = _build_args(text[4:].lstrip() if text.startswith("RUN |") else text)
     keyword, _, rest = text.partition(" ")
-    nop = None if keyword in KEYWORDS else nop_instruction(text)  # BuildKit writes the keyword
-    words = nop.split(None, 1) if nop else []
-    if words and words[0].isascii() and words[0].isalpha():
-        return Step(build_args, words[0].upper(), words[1].strip() if len(words) > 1 else "")
+    nop = None if keyword in KEYWORDS else nop_step(text)  # BuildKit writes the keyword
+    if nop is not None:
+        return Step(build_args, *nop)
     if text.startswith(_SHELLS) or keyword.upper() == "RUN":
         command = text if text.startswith(_SHELLS) else rest.strip()
         for shell in _SHELLS:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from gatekeeper.facts.image import NS_PER_SECOND, Healthcheck, ImageFacts
@@ -79,8 +80,12 @@ class ContainerPlan:
     notes: tuple[str, ...] = ()
 
     def redact(self, text: str) -> str:
-        """Mask known secret values, then any secret `redact_secrets` recognises."""
-        return redact_secrets(redact(text, self.secrets))
+        return masked(text, self.secrets)
+
+
+def masked(text: str, secrets: Sequence[str]) -> str:
+    """Mask known secret values, then any secret `redact_secrets` recognises."""
+    return redact_secrets(redact(text, secrets))
 
 
 # ---------------------------------------------------------------- quantities
@@ -352,11 +357,8 @@ def plan_run(
             secrets += [found.secret for _, found in command_secrets(" ".join(words))]
     secrets_t = tuple(dict.fromkeys(s for s in secrets if s))
 
-    def mask(text: str) -> str:  # what ContainerPlan.redact does, before the plan exists
-        return redact_secrets(redact(text, secrets_t))
-
     def shown(words: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return None if words is None else tuple(mask(w) for w in words)
+        return None if words is None else tuple(masked(w, secrets_t) for w in words)
 
     settings = RunSettings(
         image=reference,
@@ -377,6 +379,7 @@ def plan_run(
         timeout=options.timeout,
         observe=min(options.observe, options.timeout),
     )
+    probes = () if job else health_plans(image, workload)
     return ContainerPlan(
         settings=settings,
         user=workload.user if workload is not None and workload.user else None,
@@ -385,10 +388,10 @@ def plan_run(
         env=env,
         # A health check's text reaches the reports: mask the values known to be secret too,
         # not only what looks like a token.
-        probes=() if job else tuple(replace(p, shown=mask(p.shown)) for p in health_plans(image, workload)),
+        probes=tuple(replace(p, shown=masked(p.shown, secrets_t)) for p in probes),
         secrets=secrets_t,
         notes=tuple(n for n in (memory_note, cpus_note) if n),
     )
 
 
-__all__ = ["ContainerPlan", "ProbePlan", "cpu_count", "health_plans", "memory_bytes", "plan_run"]
+__all__ = ["ContainerPlan", "ProbePlan", "cpu_count", "health_plans", "masked", "memory_bytes", "plan_run"]

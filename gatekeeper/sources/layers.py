@@ -359,7 +359,10 @@ class RangeHasher:
             return
         if workers is None:
             workers = min(4, _cpus()) if total >= self.PARALLEL_BYTES else 1
-        jobs, queue = os.pipe()
+        try:
+            jobs, queue = os.pipe()
+        except OSError:  # out of file descriptors: result() hashes every range here
+            return
         argv = [sys.executable, "-I", "-S", "-c", _HASH_CHILD, str(jobs), str(self._fd), str(JOB)]
         try:
             self._queue(queue)

@@ -1114,6 +1114,20 @@ def test_range_hasher_uses_what_a_failing_child_hashed(
     assert sorted(here) == sorted(r for r in RANGES if r != (1, (10 << 20) - 1))  # the largest went first
 
 
+def test_range_hasher_without_a_pipe_hashes_here(
+    blob_file: tuple[int, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fd, data = blob_file
+
+    def no_pipe() -> tuple[int, int]:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(os, "pipe", no_pipe)
+    with RangeHasher(fd, RANGES, workers=2) as hasher:
+        assert hasher.children == 0
+        assert hasher.result() == expected_digests(data)
+
+
 def test_range_hasher_with_more_ranges_than_the_queue_holds(blob_file: tuple[int, bytes]) -> None:
     fd, data = blob_file
     many = [(i * 7, 1000 + i % 13) for i in range(5000)]  # 320,000 bytes of jobs: more than a pipe holds

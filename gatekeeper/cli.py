@@ -505,7 +505,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     if not (dockerfiles or composes or manifests):
         sys.stdout.write("gatekeeper lint: no Dockerfile, compose file or manifest to judge\n")
         return ExitCode.OK
-    if len(dockerfiles) > 1 and args.format not in ("console", "markdown", "github"):
+    if len(dockerfiles) > 1 and not reporter(args.format).streams:
         # one document per Dockerfile: concatenated JSON, SARIF, XML or HTML would be invalid
         raise UsageError(
             f"lint --format {args.format} judges one Dockerfile at a time ({len(dockerfiles)} given); "

@@ -12,6 +12,7 @@ import yaml
 
 from gatekeeper import cli
 from gatekeeper.errors import ExitCode
+from gatekeeper.reporters import reporter, reporter_names
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,3 +139,16 @@ def test_repo_policy_found_and_policy_option_wins(repo: Path, capsys: pytest.Cap
     assert [s["origin"] for s in report["policy"]["sources"]] == ["builtin:default", ".gatekeeper.yaml"]
     _, [report], _ = lint(capsys, "-p", "builtin:default", "bad/Dockerfile")
     assert "dockerignore" in failed(report)
+
+
+def test_the_formats_that_can_follow_one_another() -> None:
+    streams = [name for name in reporter_names() if reporter(name).streams]
+    assert streams == ["console", "github", "markdown"]  # text; the others are whole documents
+
+
+@pytest.mark.parametrize("fmt", ["console", "github", "markdown"])
+def test_text_formats_take_several_dockerfiles(
+    repo: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    assert cli.main(["lint", "Dockerfile", "bad/Dockerfile", "--format", fmt]) == ExitCode.GATE_FAILED
+    assert capsys.readouterr().out.strip()

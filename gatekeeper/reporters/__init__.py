@@ -40,6 +40,9 @@ class Reporter:
     name: str
     description: str
     render: Callable[[Report, RenderOptions], str]
+    streams: bool = False
+    """Reports of this format can follow one another in one output (lines of text). A JSON,
+    SARIF, XML or HTML document cannot: two written one after the other are invalid."""
 
 
 def reporter_names() -> list[str]:

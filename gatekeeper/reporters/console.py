@@ -126,4 +126,4 @@ def _finding_lines(finding: Finding, paint: _Paint) -> list[str]:
     return lines
 
 
-REPORTER = Reporter("console", "human-readable summary grouped by checklist item", render)
+REPORTER = Reporter("console", "human-readable summary grouped by checklist item", render, streams=True)

@@ -82,4 +82,4 @@ def render(report: Report, options: RenderOptions) -> str:
     return "".join(lines)
 
 
-REPORTER = Reporter("github", "GitHub Actions annotations (workflow commands)", render)
+REPORTER = Reporter("github", "GitHub Actions annotations (workflow commands)", render, streams=True)

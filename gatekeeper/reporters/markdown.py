@@ -323,4 +323,6 @@ def render(report: Report, options: RenderOptions) -> str:
     return render_markdown(report)
 
 
-REPORTER = Reporter("markdown", "GitHub-flavoured Markdown for a PR/MR comment or job summary", render)
+REPORTER = Reporter(
+    "markdown", "GitHub-flavoured Markdown for a PR/MR comment or job summary", render, streams=True
+)

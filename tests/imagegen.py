@@ -313,6 +313,18 @@ BUSYBOX_LIKE = Image(
         "Cmd": ["sh"],
     },
 )
+BUSYBOX_READY = Image(
+    layers=BUSYBOX_LIKE.layers,
+    config={
+        "User": "10001",
+        "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]},
+        "Env": ["PATH=/bin"],
+    },
+)
+"""BUSYBOX_LIKE as the default policy's image rules want it: a non-root UID and a health check
+whose program is in the image."""
+BUSYBOX_ROOT = Image(layers=BUSYBOX_LIKE.layers, config=dict(BUSYBOX_READY.config, User=""))
+"""BUSYBOX_READY, running as root."""
 
 
 # --- helpers appended for tests/sources (format variants, multi-image archives, Docker 25 save) ---

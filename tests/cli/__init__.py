@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from gatekeeper import cli
-from tests.imagegen import BUSYBOX_LIKE, Image
+from tests.imagegen import BUSYBOX_READY as GOOD
+from tests.imagegen import BUSYBOX_ROOT as ROOT
 
-GOOD = Image(
-    layers=BUSYBOX_LIKE.layers,
-    config={
-        "User": "10001",
-        "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]},
-        "Env": ["PATH=/bin"],
-    },
-)
-"""Passes the default policy."""
-ROOT = Image(layers=BUSYBOX_LIKE.layers, config=dict(GOOD.config, User=""))
-"""GOOD, running as root."""
+__all__ = ["GOOD", "ROOT", "run"]
 
 
 def run(*argv: str) -> int:

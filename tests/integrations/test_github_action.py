@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
+from tests.imagegen import BUSYBOX_READY, BUSYBOX_ROOT, Image, write_docker_archive
 from tests.integrations.tools import npm_tool
 from tests.shared import shared_file
 
@@ -123,11 +123,8 @@ class Runner:
         return code, "".join(log), action_outputs, env_files["GITHUB_STEP_SUMMARY"].read_text()
 
 
-GOOD = Image(
-    layers=BUSYBOX_LIKE.layers,
-    config={"User": "10001", "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]}, "Env": ["PATH=/bin"]},
-)
-ROOT = Image(layers=BUSYBOX_LIKE.layers, config=dict(GOOD.config, User=""))
+GOOD = BUSYBOX_READY
+ROOT = BUSYBOX_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import xmlschema
 from gatekeeper import api
 from gatekeeper.reporters import RenderOptions, all_reporters
 from gatekeeper.sources import SourceOptions
-from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
+from tests.imagegen import BUSYBOX_READY, write_docker_archive
 from tests.reporters.sample import sample_report
 from tests.shared import shared_file
 
@@ -44,15 +44,7 @@ def test_one_case_per_rule_with_statuses() -> None:
 
 
 def test_clean_run_counts_every_rule(tmp_path: Path, schema: xmlschema.XMLSchema) -> None:
-    image = Image(
-        layers=BUSYBOX_LIKE.layers,
-        config={
-            "User": "10001",
-            "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]},
-            "Env": ["PATH=/bin"],
-        },
-    )
-    write_docker_archive(tmp_path / "ok.tar", image)
+    write_docker_archive(tmp_path / "ok.tar", BUSYBOX_READY)
     report = api.check(f"docker-archive:{tmp_path / 'ok.tar'}", options=SourceOptions())
     text = render(report)
     schema.validate(text)

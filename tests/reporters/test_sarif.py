@@ -28,7 +28,7 @@ from gatekeeper.report import PolicyInfo, Report, RuleResult, Status
 from gatekeeper.reporters import RenderOptions, all_reporters
 from gatekeeper.reporters import sarif as sarif_module
 from tests.conftest import unavailable
-from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
+from tests.imagegen import BUSYBOX_LIKE, BUSYBOX_READY, Image, write_docker_archive
 from tests.reporters.sample import sample_report
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -41,14 +41,7 @@ ROOT_IMAGE = Image(
     config={"User": "", "Env": ["PATH=/bin"]},
 )
 """Runs as root, no HEALTHCHECK, no labels: image-level findings."""
-CLEAN_IMAGE = Image(
-    layers=BUSYBOX_LIKE.layers,
-    config={
-        "User": "10001",
-        "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]},
-        "Env": ["PATH=/bin"],
-    },
-)
+CLEAN_IMAGE = BUSYBOX_READY
 DOCKERFILE = 'FROM busybox:1.36\nCOPY . /app\nUSER root\nCMD ["/bin/sh"]\n'
 """Single stage, unpinned base, no .dockerignore, USER root: findings with Dockerfile lines."""
 CLEAN_POLICY = "version: 1\nrules:\n  runs-as-root: true\n  healthcheck-missing: true\n"

@@ -1222,6 +1222,7 @@ def test_walk_and_listdir_follow_the_tree(scans: list[LayerScan], where: str) ->
             assert walked == list(built.files)  # from the root: `files` order
         else:
             assert sorted(walked) == under and len(walked) == len(under)
+            assert walked == sorted(walked, key=lambda p: p.split("/"))  # depth first, by path
         assert [e.path for e in index.listdir(where)] == inside
 
 

@@ -11,6 +11,7 @@ import gc
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -247,15 +248,62 @@ def _umask() -> int:
     return mask
 
 
+_FD_PATH = re.compile(r"/(?:dev/fd|proc/(?:self|thread-self|(\d+))/fd)/(\d+)")
+
+
+def _descriptor(path: str) -> int | None:
+    """The open file descriptor of this process that `path` names, through its links:
+    `/dev/stdout` -> `/proc/self/fd/1` -> 1. None for any other path."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on links followed
+        match = _FD_PATH.fullmatch(current)
+        if match:
+            pid = match.group(1)
+            return int(match.group(2)) if pid is None or int(pid) == os.getpid() else None
+        try:
+            link = os.readlink(current)
+        except OSError:  # not a link (or gone): not a descriptor
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), link))
+    return None
+
+
+def _write_descriptor(fd: int, text: str) -> None:
+    """`text` to an open descriptor, where it stands: `-o /dev/stdout >> log` appends to the log,
+    as the shell opened it (opening the path again would truncate it; a rename would replace it)."""
+    streams = [s for s in (sys.stdout, sys.stderr) if _fileno(s) == fd]
+    for stream in streams:
+        stream.flush()  # what was printed before goes first
+    data = text.encode("utf-8")
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except BrokenPipeError:  # `-o /dev/stdout | head`: the reader left; the verdict still stands
+        if fd == 1:
+            _silence_stdout()
+
+
+def _fileno(stream: object) -> int | None:
+    try:
+        return int(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # replaced streams (tests, embedding) have none
+        return None
+
+
 def write_atomic(path: str, text: str, what: str = "report") -> None:
     """Write the whole file or nothing: a temp file in the same directory, then rename.
 
-    A path that is (or links to) something other than a regular file (`/dev/stdout`,
-    `/dev/null`, a FIFO) is written to as it is: renaming over it would replace the device, as
+    A path that names one of this process's descriptors (`/dev/stdout`, `/dev/fd/3`) is written
+    through the descriptor. A path that is (or links to) something other than a regular file
+    (`/dev/null`, a FIFO) is written to as it is: renaming over it would replace the device, as
     root even /dev/null itself. A symlink to a file keeps the link; the file it names is replaced.
     """
     target = Path(path)
     try:
+        fd = _descriptor(path)
+        if fd is not None:
+            _write_descriptor(fd, text)
+            return
         try:
             mode = target.stat().st_mode
         except (FileNotFoundError, NotADirectoryError):

@@ -287,6 +287,38 @@ def test_reports_to_devices_fifos_and_symlinks(good: str, tmp_path: Path) -> Non
     assert run("check", good, "--json", str(tmp_path)) == ExitCode.INPUT
 
 
+def test_report_to_dev_stdout_appends_where_the_shell_points_it(tmp_path: Path) -> None:
+    # /dev/stdout -> /proc/self/fd/1 -> the log: the rename replaced the log file (earlier lines
+    # gone, a new inode) for `-o /dev/stdout >> log`, a common way to add to a job summary.
+    write_docker_archive(tmp_path / "good.tar", GOOD)
+    log = tmp_path / "log.txt"
+    log.write_text("earlier step\n")
+    inode = log.stat().st_ino
+    script = (
+        f"{sys.executable} -m gatekeeper check docker-archive:good.tar --no-discover "
+        "--format json -o /dev/stdout >> log.txt"
+    )
+    done = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == ExitCode.OK, done.stderr
+    assert log.stat().st_ino == inode
+    first, _, rest = log.read_text().partition("\n")
+    assert first == "earlier step"
+    assert json.loads(rest)["verdict"]["ready"] is True
+
+
+def test_descriptor_paths(tmp_path: Path) -> None:
+    link = tmp_path / "out"
+    link.symlink_to("/dev/stdout")
+    assert cli._descriptor("/dev/stdout") == 1
+    assert cli._descriptor("/dev/stderr") == 2
+    assert cli._descriptor(str(link)) == 1
+    assert cli._descriptor("/dev/fd/7") == 7
+    assert cli._descriptor(f"/proc/{os.getpid()}/fd/3") == 3
+    assert cli._descriptor("/proc/1/fd/1") is None  # another process's
+    assert cli._descriptor(str(tmp_path / "report.json")) is None
+    assert cli._descriptor("/dev/null") is None
+
+
 def test_crashing_rule_exit_4(
     good: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

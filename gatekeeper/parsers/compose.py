@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 import yaml
@@ -10,6 +9,7 @@ import yaml
 from gatekeeper.errors import InputError
 from gatekeeper.facts.workload import Limits, Probe, Workload
 from gatekeeper.findings import Location
+from gatekeeper.secrets import shell_words
 from gatekeeper.units import is_uint, parse_duration
 from gatekeeper.yamlpos import Located, load_all, yaml_error
 
@@ -55,10 +55,7 @@ def _words(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, list):
         return tuple(str(v) for v in value)
     if isinstance(value, str):
-        try:
-            return tuple(shlex.split(value))
-        except ValueError:
-            return tuple(value.split())
+        return tuple(shell_words(value))
     return None
 
 

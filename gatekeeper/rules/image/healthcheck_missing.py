@@ -35,7 +35,6 @@ Options:
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -45,6 +44,7 @@ from gatekeeper.facts.needs import Need, Request
 from gatekeeper.facts.workload import Probe, Workload
 from gatekeeper.findings import Location, Severity
 from gatekeeper.rule import Checklist, Evidence, Item, Rule, Violation
+from gatekeeper.secrets import shell_words
 
 SHELL = "/bin/sh"
 # Shell builtins and keywords that need nothing but the shell itself.
@@ -64,11 +64,7 @@ def health_executable(test: Healthcheck) -> tuple[str, bool]:
     kind = test.test[0].upper()
     if kind == "CMD":
         return (test.test[1] if len(test.test) > 1 else ""), False
-    line = " ".join(test.test[1:])
-    try:
-        words = shlex.split(line, comments=False)
-    except ValueError:
-        words = line.split()
+    words = shell_words(" ".join(test.test[1:]))
     while words and "=" in words[0] and not words[0].startswith("="):
         words.pop(0)  # leading VAR=value assignments
     return (words[0] if words else ""), True

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     import jsonschema
 
 BUILTIN = "builtin:"
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 DEFAULT_FAIL_ON = Severity.MEDIUM
 MAX_DEPTH = 16
 
@@ -298,6 +300,10 @@ class _Resolver:
         self.origins: dict[str, str] = {}
 
     def read(self, spec: str, parent: str | None, parent_dir: Path | None) -> _Doc:
+        if _CONTROL.search(spec):  # a NUL or an escape from a YAML string: no file, URL or git ref
+            shown = spec.encode("unicode_escape").decode("ascii")
+            where = f" (extended by {parent})" if parent else ""
+            raise PolicyError(f"{shown}: not a valid policy reference (it holds a control character){where}")
         if not spec.startswith(BUILTIN):
             if parent is not None and is_remote(parent) and not is_remote(spec):
                 spec = resolve_relative(spec, parent)

@@ -243,9 +243,27 @@ def test_long_values_are_cut_in_schema_errors(tmp_path: Path) -> None:
     )
 
 
-def test_extends_with_a_nul_byte_or_a_broken_url(tmp_path: Path) -> None:
-    nul = write(tmp_path, "nul.yaml", 'version: 1\nextends: ["a\\0b.yaml"]\n')
-    assert error_of(nul) == f"{tmp_path}/a\\0b.yaml: not a valid file name (it contains a NUL byte)"
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "a\\0b.yaml",
+        "git+file:///tmp/x\\0y.git#p.yaml",
+        "git+file:///tmp/x.git#p\\0.yaml",
+        "git+file:///tmp/x.git@ma\\0ster#p.yaml",
+        "https://example.com/p.yaml#\\e]0;pwned\\a",
+    ],
+)
+def test_extends_with_a_control_character(tmp_path: Path, spec: str) -> None:
+    # A NUL reached open() or git (a ValueError: exit 4); an escape reached the terminal.
+    path = write(tmp_path, "p.yaml", f'version: 1\nextends: ["{spec}"]\n')
+    error = error_of(path)
+    assert error.endswith(
+        f": not a valid policy reference (it holds a control character) (extended by {path})"
+    )
+    assert not any(ord(c) < 32 for c in error)
+
+
+def test_extends_with_a_broken_url(tmp_path: Path) -> None:
     url = write(tmp_path, "url.yaml", 'version: 1\nextends: ["https://[::1/org.yaml"]\n')
     assert error_of(url) == "https://[::1/org.yaml: not a valid URL (Invalid IPv6 URL)"
 

@@ -91,14 +91,15 @@ def _loopback(host: str) -> bool:
 
 def _read_cached(path: Path) -> bytes | None:
     """The cached copy of a fetched policy; None when there is none, or (with a warning) when it
-    cannot be read: a cache shared between users with the wrong permissions is no reason to fail
-    while the network can still serve the policy."""
+    cannot be read: a cache shared between users with the wrong permissions, or holding
+    something else than a policy (a link to /dev/zero), is no reason to fail while the network
+    can still serve the policy."""
     try:
-        return path.read_bytes()
+        return read_policy_file(path, str(path))
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
-    except OSError as exc:
-        log.warning("cannot read the cached copy %s: %s", path, exc.strerror or exc)
+    except (OSError, PolicyError) as exc:
+        log.warning("cannot read the cached copy %s: %s", path, getattr(exc, "strerror", None) or exc)
         return None
 
 
@@ -127,14 +128,14 @@ class Fetcher:
         if parts.scheme == "http" and not _loopback(parts.hostname or ""):
             raise PolicyError(f"{url}: policies are fetched over https only (plain http only on loopback)")
         cached = self.cache_dir / "https" / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".yaml")
-        if pin:
-            kept = _read_cached(cached)
-            if kept is not None and _sha256(kept) == pin:
-                return Fetched(kept, spec, f"{url} (cached, pinned)")
+        kept = _read_cached(cached) if pin else None
+        if kept is not None and _sha256(kept) == pin:
+            return Fetched(kept, spec, f"{url} (cached, pinned)")
         try:
             data = self._download(url)
         except PolicyError as exc:
-            kept = _read_cached(cached)
+            if not pin:
+                kept = _read_cached(cached)
             if kept is not None:
                 log.warning("%s; using the cached copy", exc)
                 _check_pin(spec, kept, pin)
@@ -171,6 +172,7 @@ class Fetcher:
 
     def _fetch(self, url: str) -> bytes:
         import requests
+        import urllib3
 
         verify: str | bool = (
             self.environ.get("REQUESTS_CA_BUNDLE") or self.environ.get("CURL_CA_BUNDLE") or True
@@ -195,7 +197,8 @@ class Fetcher:
             # after a redirect, the host that failed is the one redirected to
             failed = getattr(getattr(exc, "request", None), "url", None) or url
             raise PolicyError(f"cannot fetch {url}: cannot connect to {urlsplit(failed).netloc}") from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
+            # (urllib3 and idna refuse some URLs with their own errors: a host label of 64 letters)
             raise PolicyError(f"cannot fetch {url}: {_short(exc)}") from None
         finally:
             session.close()

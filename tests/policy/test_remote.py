@@ -318,14 +318,14 @@ def test_https_cache_that_cannot_be_read(
     pinned = team(tmp_path, f"{http_server.url}org.yaml#sha256={digest}")
     load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
     (cached,) = (tmp_path / "cache" / "https").iterdir()
-    read_bytes = Path.read_bytes
+    real_open = Path.open
 
-    def refuse(self: Path) -> bytes:
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
         if self == cached:
             raise PermissionError(13, "Permission denied", str(self))
-        return read_bytes(self)
+        return real_open(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
     with caplog.at_level(logging.WARNING, logger="gatekeeper"):
         policy = load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
     assert policy.sources[1].resolved == f"{http_server.url}org.yaml"  # not "(cached, pinned)"
@@ -335,6 +335,33 @@ def test_https_cache_that_cannot_be_read(
     assert cli.main(["policy", "validate", pinned, "--policy-cache", cache]) == ExitCode.USAGE
     with pytest.raises(PolicyError, match=r"and there is no cached copy$"):
         load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
+
+
+def test_https_cache_that_is_not_a_policy(
+    tmp_path: Path, http_server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The cached copy was read whole: a link to /dev/zero in a shared cache ran out of memory.
+    (http_server.root / "org.yaml").write_text(BASE_V1)
+    digest = hashlib.sha256(BASE_V1.encode()).hexdigest()
+    pinned = team(tmp_path, f"{http_server.url}org.yaml#sha256={digest}")
+    load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
+    (cached,) = (tmp_path / "cache" / "https").iterdir()
+    cached.unlink()
+    cached.symlink_to("/dev/zero")
+    http_server.stop()
+    with (
+        caplog.at_level(logging.WARNING, logger="gatekeeper"),
+        pytest.raises(PolicyError, match=r"and there is no cached copy$"),
+    ):
+        load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
+    assert "larger than 4 MiB" in caplog.text
+
+
+def test_a_url_that_urllib3_refuses(tmp_path: Path) -> None:
+    # urllib3 refuses a host label of 64 letters with its own ValueError: it escaped (exit 4).
+    url = "https://" + "a" * 64 + ".com/org.yaml"
+    with pytest.raises(PolicyError, match=r"^cannot fetch https://a{64}\.com/org\.yaml: .*no cached copy$"):
+        load_policy([team(tmp_path, url)], RULES, fetcher=fetcher(tmp_path))
 
 
 class _Hostile(http.server.BaseHTTPRequestHandler):

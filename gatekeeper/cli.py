@@ -31,6 +31,7 @@ from gatekeeper.reporters import RenderOptions, reporter, reporter_names
 from gatekeeper.rules import all_rules, find_rule, unknown_rule
 from gatekeeper.runtime import RunRequest
 from gatekeeper.sources import SourceOptions, parse_reference
+from gatekeeper.text import one_line
 from gatekeeper.units import parse_duration
 
 log = logging.getLogger("gatekeeper")
@@ -604,7 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except GatekeeperError as exc:
-        message = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+        message = one_line(exc)
         if len(message) > MAX_ERROR:  # a message quoting a 100 kB value: keep both ends
             message = f"{message[: MAX_ERROR - 300]} [...] {message[-280:]}"
         sys.stderr.write(f"gatekeeper: error: {message}\n")  # one line, whatever the input held

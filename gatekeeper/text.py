@@ -7,6 +7,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def one_line(text: object) -> str:
+    """Text for one line of a plain-text report or message: whitespace runs (newlines too) become
+    one space, other control characters (terminal escapes, BEL) become U+FFFD. Such text comes
+    from the image and the repository: it must not start lines of its own (a `::error` line is a
+    GitHub workflow command) nor drive the terminal."""
+    return " ".join(_CONTROL.sub("\ufffd", str(text)).split())
+
 
 def plural(count: int, noun: str) -> str:
     """`1 file`, `3 files`."""

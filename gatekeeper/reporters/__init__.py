@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatekeeper.report import Report
-
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
-
-
-def one_line(text: object) -> str:
-    """Text for one line of a plain-text report: whitespace runs (newlines too) become one space,
-    other control characters (terminal escapes, BEL) become U+FFFD. Report text comes from the
-    image and the repository: it must not start lines of its own (a `::error` line is a GitHub
-    workflow command) nor drive the terminal."""
-    return " ".join(_CONTROL.sub("\ufffd", str(text)).split())
 
 
 def clip(text: str, limit: int) -> str:

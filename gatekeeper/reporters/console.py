@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from gatekeeper.findings import Finding
 from gatekeeper.report import Report, RuleResult, Status
-from gatekeeper.reporters import RenderOptions, Reporter, one_line
+from gatekeeper.reporters import RenderOptions, Reporter
+from gatekeeper.text import one_line
 from gatekeeper.units import format_size
 
 _MARK = {

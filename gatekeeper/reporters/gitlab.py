@@ -27,9 +27,9 @@ from typing import Any
 
 from gatekeeper.findings import IMAGE, Finding, Severity
 from gatekeeper.report import Report
-from gatekeeper.reporters import RenderOptions, Reporter, one_line
+from gatekeeper.reporters import RenderOptions, Reporter
 from gatekeeper.reporters.sarif import anchor, anchor_path, repo_path, unique_fingerprints
-from gatekeeper.text import scrub_surrogates
+from gatekeeper.text import one_line, scrub_surrogates
 
 SEVERITY = {
     Severity.INFO: "info",

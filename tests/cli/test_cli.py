@@ -501,3 +501,11 @@ def test_python_m_gatekeeper_is_the_command() -> None:
         check=False,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "(1000000, 10, 10)")
+
+
+def test_an_error_message_drives_no_terminal(good: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Only line breaks were folded: an escape sequence in a path reached stderr as it was.
+    assert run("check", good, "--no-discover", "--dockerfile", "x\x1b]0;pwned\x07\x1b[2J") == ExitCode.INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("gatekeeper: error: ") and err.endswith("\n")
+    assert not any(ord(c) < 32 for c in err[:-1])

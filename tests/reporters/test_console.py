@@ -8,8 +8,9 @@ import pytest
 
 from gatekeeper.findings import Location
 from gatekeeper.report import Report
-from gatekeeper.reporters import RenderOptions, one_line
+from gatekeeper.reporters import RenderOptions
 from gatekeeper.reporters.console import render
+from gatekeeper.text import one_line
 from tests.reporters.sample import sample_report
 
 HOSTILE = "log dir\n::error file=README.md,line=1::Approved by security team\r\x1b]0;pwned\x07\x1b[2K end"

@@ -13,7 +13,7 @@ import pytest
 
 from gatekeeper import cli
 from gatekeeper.errors import ExitCode
-from tests.cli import GOOD, ROOT, run
+from tests.cli import CHECKOUT, GOOD, ROOT, run
 from tests.imagegen import Image, file, write_docker_archive
 
 
@@ -208,6 +208,7 @@ def test_a_reader_that_goes_away_does_not_change_the_verdict(root: str, tmp_path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=tmp_path / "work",
+        env=CHECKOUT,
     )
     assert proc.stdout is not None
     proc.stdout.close()  # the reader is gone before anything is written
@@ -298,7 +299,9 @@ def test_report_to_dev_stdout_appends_where_the_shell_points_it(tmp_path: Path) 
         f"{sys.executable} -m gatekeeper check docker-archive:good.tar --no-discover "
         "--format json -o /dev/stdout >> log.txt"
     )
-    done = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False, env=CHECKOUT
+    )
     assert done.returncode == ExitCode.OK, done.stderr
     assert log.stat().st_ino == inode
     first, _, rest = log.read_text().partition("\n")
@@ -387,6 +390,7 @@ def test_python_dash_m(good: str) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env=CHECKOUT,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["schema_version"] == 1
@@ -466,6 +470,7 @@ def test_lint_keeps_its_exit_code_when_the_reader_goes_away(tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=tmp_path,
+        env=CHECKOUT,
     )
     assert proc.stdout is not None
     proc.stdout.close()  # the reader is gone before anything is written
@@ -499,6 +504,7 @@ def test_python_m_gatekeeper_is_the_command() -> None:
         capture_output=True,
         text=True,
         check=False,
+        env=CHECKOUT,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "(1000000, 10, 10)")
 

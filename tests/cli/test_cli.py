@@ -256,9 +256,18 @@ def test_unwritable_output_exit_3(good: str, tmp_path: Path) -> None:
     assert run("check", good, "--json", str(blocker / "sub" / "x.json")) == ExitCode.INPUT
 
 
-def test_reports_to_devices_fifos_and_symlinks(good: str, tmp_path: Path) -> None:
+def test_reports_to_devices_fifos_and_symlinks(
+    good: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The temp-file-and-rename write replaced whatever the path was: a symlink to /dev/null
     # became a file, and `--json /dev/null` as root would have replaced /dev/null itself.
+    real_replace = os.replace
+
+    def replace_inside(src: Any, dst: Any) -> None:  # a broken write_atomic must not hit /dev
+        assert Path(dst).resolve().is_relative_to(tmp_path), f"would replace {dst}"
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_inside)
     null_link = tmp_path / "null.json"
     null_link.symlink_to("/dev/null")
     assert run("check", good, "--json", str(null_link)) == ExitCode.OK
@@ -268,7 +277,7 @@ def test_reports_to_devices_fifos_and_symlinks(good: str, tmp_path: Path) -> Non
     fifo = tmp_path / "report.fifo"
     os.mkfifo(fifo)
     received: list[str] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_text("utf-8")))
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text("utf-8")), daemon=True)
     reader.start()
     assert run("check", good, "--sarif", str(fifo)) == ExitCode.OK
     reader.join(10)

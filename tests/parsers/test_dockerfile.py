@@ -819,3 +819,4 @@ def test_exec_form_nested_too_deeply_is_shell_form(depth: int) -> None:
     text = "FROM scratch\nCMD " + "[" * depth + '"\\ud800"' + "]" * depth + "\n"
     (cmd,) = parse(text, "Dockerfile").stages[0].find("CMD")
     assert cmd.args.startswith("[[[")
+    assert cmd.json_args is None  # read as shell form

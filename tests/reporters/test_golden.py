@@ -47,8 +47,9 @@ def test_each_format_is_its_module() -> None:
     assert names == ["console", "github", "gitlab", "html", "json", "junit", "markdown", "sarif"]
     assert [reporter(name).name for name in names] == names
     assert list(all_reporters()) == names
-    with pytest.raises(KeyError):
-        reporter("__init__")
+    for unknown in ("nope", "__init__"):  # not a module here; a module, but no format
+        with pytest.raises(KeyError):
+            reporter(unknown)
 
 
 def test_the_command_imports_only_the_formats_it_writes() -> None:

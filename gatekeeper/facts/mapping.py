@@ -15,14 +15,31 @@ from collections.abc import Sequence
 from gatekeeper.facts.dockerfile import Dockerfile, Instruction
 from gatekeeper.facts.image import HistoryEntry
 from gatekeeper.secrets import redact_secrets
-from gatekeeper.units import is_uint
 
 KEYWORDS = frozenset(
     {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL"}
     | {"MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
 )
-_BUILD_ARGS = re.compile(r"^\|\d+(?:\s+[A-Za-z_][A-Za-z0-9_]*=\S*)*\s+")
+_BUILD_ARG_COUNT = re.compile(r"\|([0-9]{1,6})\s+")  # (4,300 digits would stop int(); `²` too)
+_BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s*")
 NOP_MARK = "#(nop)"
+
+
+def split_build_args(text: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """`|2 A=1 B=2 rest`, the build arguments a RUN step saw as both builders record them, ->
+    ((("A", "1"), ("B", "2")), "rest"). Text that does not start with them comes back as it is."""
+    count = _BUILD_ARG_COUNT.match(text)
+    if count is None:
+        return (), text
+    rest = text[count.end() :]
+    found: list[tuple[str, str]] = []
+    for _ in range(int(count.group(1))):
+        arg = _BUILD_ARG.match(rest)
+        if arg is None:
+            break
+        found.append((arg.group(1), arg.group(2)))
+        rest = rest[arg.end() :]
+    return tuple(found), rest
 
 
 def nop_instruction(created_by: str) -> str | None:
@@ -57,7 +74,7 @@ def nop_step(created_by: str) -> tuple[str, str] | None:
 
 def history_keyword(created_by: str) -> str:
     """The Dockerfile keyword behind a history entry, for either builder."""
-    text = _BUILD_ARGS.sub("", created_by.strip())
+    text = split_build_args(created_by.strip())[1]
     words = text.split(None, 1)
     if words and words[0] in KEYWORDS:
         return words[0]  # BuildKit writes the keyword, upper case
@@ -117,10 +134,7 @@ def _short_command(created_by: str) -> str:
     text = " ".join(created_by.split()).removesuffix(" # buildkit")
     run = text.startswith("RUN ")  # BuildKit: `RUN |1 A=b /bin/sh -c make # buildkit`
     text = text.removeprefix("RUN ")
-    if text.startswith("|"):
-        parts = text.split(" ")
-        count = int(parts[0][1:]) if is_uint(parts[0][1:]) else 0
-        text = " ".join(parts[1 + count :])
+    text = split_build_args(text)[1]
     nop = None if run else nop_instruction(text)
     if nop:
         return nop

@@ -12,6 +12,7 @@ from gatekeeper.facts.mapping import (
     match_history,
     nop_step,
     short_command,
+    split_build_args,
 )
 from gatekeeper.parsers.dockerfile import parse
 
@@ -372,8 +373,18 @@ def test_short_command(created_by: str, short: str) -> None:
 
 def test_build_arg_count_that_is_not_ascii_digits() -> None:
     """`|²` is no build-argument count: no crash (int("²") raises), the text is kept as it is."""
-    assert short_command("|² A=1 /bin/sh -c make") == "A=1 /bin/sh -c make"
+    assert short_command("|² A=1 /bin/sh -c make") == "|² A=1 /bin/sh -c make"
     assert short_command("|1 A=1 /bin/sh -c make") == "RUN make"
+
+
+@pytest.mark.parametrize("count", ["9" * 5000, "٣"])
+def test_build_arg_count_of_thousands_of_digits(count: str) -> None:
+    # int() refuses more than 4,300 digits: a traceback (exit 4) from the report's layer list
+    created_by = f"|{count} A=1 /bin/sh -c make"
+    assert short_command(created_by) == created_by
+    assert history_keyword(created_by) == ""
+    assert split_build_args(created_by) == ((), created_by)
+    assert split_build_args("|2 A=1 B=x y z") == ((("A", "1"), ("B", "x")), "y z")
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,6 @@ Options:
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -54,14 +53,13 @@ from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.mapping import (
     KEYWORDS,
     nop_step,  # one reading of `#(nop)` steps
+    split_build_args,
 )
 from gatekeeper.facts.needs import Request
 from gatekeeper.findings import Location, Severity, image_location
 from gatekeeper.rule import Checklist, Evidence, Item, NotApplicable, Rule, Violation
 from gatekeeper.secrets import Found, command_secrets, find, mask, redact, shell_words
 
-_BUILD_ARGS = re.compile(r"^\|(\d+)\s+")
-_BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s*")
 _SHELLS = ("/bin/sh -c ", "cmd /S /C ")
 _KEYED = ("ENV", "LABEL", "ARG")
 _PULLERS = "anyone who can pull the image reads it"
@@ -95,22 +93,6 @@ class Hit:
     exposure: str
 
 
-def _build_args(text: str) -> tuple[tuple[tuple[str, str], ...], str]:
-    """Split `|2 A=1 B=2 rest` (the build arguments a RUN step saw) from the rest."""
-    count = _BUILD_ARGS.match(text)
-    if count is None:
-        return (), text
-    text = text[count.end() :]
-    found: list[tuple[str, str]] = []
-    for _ in range(int(count.group(1))):
-        arg = _BUILD_ARG.match(text)
-        if arg is None:
-            break
-        found.append((arg.group(1), arg.group(2)))
-        text = text[arg.end() :]
-    return tuple(found), text
-
-
 def parse_step(created_by: str) -> Step:
     """`RUN |2 A=1 B=2 /bin/sh -c make` -> Step((("A", "1"), ("B", "2")), "RUN", "make").
 
@@ -119,7 +101,7 @@ def parse_step(created_by: str) -> Step:
     `RUN |1 A=1 /bin/sh -c cmd # buildkit`, `ENV A=1`, `ARG A=1`.
     """
     text = created_by.strip()
-    build_args, text = _build_args(text[4:].lstrip() if text.startswith("RUN |") else text)
+    build_args, text = split_build_args(text[4:].lstrip() if text.startswith("RUN |") else text)
     keyword, _, rest = text.partition(" ")
     nop = None if keyword in KEYWORDS else nop_step(text)  # BuildKit writes the keyword
     if nop is not None:

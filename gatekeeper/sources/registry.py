@@ -624,8 +624,7 @@ class RegistryClient:
         what = f"{self.what}: manifest {reference}"
         if expected is not None:
             check_digest(raw, expected.digest, what)
-            if expected.size and len(raw) != expected.size:
-                raise BadArchive(f"{what} is {len(raw)} bytes, the index says {expected.size}")
+            check_size(raw, expected, what)
         if header_digest:  # the registry's own word: it must hold too
             check_digest(raw, header_digest, f"{what} (Docker-Content-Digest)")
         return raw, content_type

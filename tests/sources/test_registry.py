@@ -883,7 +883,7 @@ def test_index_entry_size_is_checked(fake: FakeRegistry) -> None:
     bad = entry(OCI_MANIFEST, amd.blobs[amd.manifest_digest], ("linux", "amd64"))
     bad["size"] += 1
     fake.put_manifest("app", "multi", index_of(OCI_INDEX, [bad]))
-    with pytest.raises(BadArchive, match="the index says"):
+    with pytest.raises(BadArchive, match="bytes, the descriptor says"):
         read(fake, "app:multi")
 
 

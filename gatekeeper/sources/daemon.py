@@ -45,7 +45,7 @@ from typing import Any
 
 from gatekeeper.errors import DaemonUnavailable, GatekeeperError, ImageNotFound, SourceError
 from gatekeeper.facts.image import ImageFacts, Platform
-from gatekeeper.facts.mapping import nop_instruction
+from gatekeeper.facts.mapping import nop_step
 from gatekeeper.facts.needs import Request
 from gatekeeper.sources import ImageRef, SourceOptions, check_platform
 from gatekeeper.sources._oci import assemble, parse_config
@@ -95,10 +95,9 @@ class Step:
 def instruction(created_by: str) -> str:
     """The Dockerfile instruction behind a history line, or "" when it is not one."""
     text = created_by.strip()
-    nop = nop_instruction(text)
-    if nop is not None:  # classic: `/bin/sh -c #(nop)  ENV ...`, `#(nop) COPY file:... in /`
-        words = nop.split(None, 1)
-        return words[0].upper() if words else ""
+    step = nop_step(text)
+    if step is not None:  # classic: `/bin/sh -c #(nop)  ENV ...`, `#(nop) COPY file:... in /`
+        return step[0]
     first = text.split(None, 1)[0] if text else ""
     if first in INSTRUCTIONS:  # BuildKit (and kaniko, buildah): `RUN ...`, `ENV ...`
         return first
@@ -110,11 +109,10 @@ def instruction(created_by: str) -> str:
 def _argument(created_by: str) -> str:
     """What follows the instruction keyword of a history line, in whatever case it was written
     (`#(nop) workdir /app` -> `/app`, as instruction() reads the keyword)."""
-    text = created_by.strip()
-    nop = nop_instruction(text)
-    if nop is not None:
-        text = nop
-    words = text.split(None, 1)
+    step = nop_step(created_by)
+    if step is not None:
+        return step[1]
+    words = created_by.split(None, 1)
     return words[1].strip() if len(words) == 2 else ""
 
 

@@ -189,10 +189,13 @@ def _groups(files: FileIndex, options: Options) -> tuple[list[Group], int]:
     matcher = Matcher([p for p in patterns if p.directory], [p for p in patterns if not p.directory])
     groups: dict[str, Group] = {}
     ignored: set[str] = set()
+    kept: set[str] = set()  # the verdict is the root's: not tested again for each file under it
     for entry, root, pattern, is_dir in matcher.entries(files.files.values()):
-        if root in ignored or any(fnmatch.fnmatchcase(root, p) for p in options.ignore_paths):
-            ignored.add(root)
-            continue
+        if root not in kept:
+            if root in ignored or any(fnmatch.fnmatchcase(root, p) for p in options.ignore_paths):
+                ignored.add(root)
+                continue
+            kept.add(root)
         key = root if is_dir else f"files:{pattern.text}"
         groups.setdefault(key, Group(root, pattern)).entries.append(entry)
     return sorted(groups.values(), key=lambda g: g.root), len(ignored)

@@ -34,6 +34,7 @@ from gatekeeper.facts.image import FileIndex, FileType, ShadowedEntry
 from gatekeeper.facts.needs import Need, Request
 from gatekeeper.findings import Severity
 from gatekeeper.rule import Checklist, Evidence, Item, Percent, Rule, Size, Violation
+from gatekeeper.text import plural
 from gatekeeper.units import format_size
 
 
@@ -114,7 +115,7 @@ def check(target: Target, options: Options) -> Iterator[Item]:
     over = [f"{format_size(options.max_bytes)}"] if total > options.max_bytes else []
     over += [f"{options.max_percent:g}%"] if percent > options.max_percent else []
     if not over:
-        paths = f"{hidden.paths} overwritten or deleted file{'s' if hidden.paths != 1 else ''}"
+        paths = plural(hidden.paths, "overwritten or deleted file")
         yield Evidence(
             f"{amount} hidden by later layers in {paths}; limits "
             f"{format_size(options.max_bytes)} and {options.max_percent:g}%"

@@ -22,7 +22,6 @@ import base64
 import binascii
 import enum
 import fnmatch
-import json
 import math
 import re
 import shlex
@@ -131,8 +130,8 @@ def _fake(token: str) -> bool:
 def _jwt_header(segment: str) -> bool:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        header = json.loads(raw)
-    except (binascii.Error, ValueError, RecursionError):  # (a header nested thousands deep)
+        header = loads_json(raw)
+    except (binascii.Error, ValueError):
         return False
     return isinstance(header, dict) and isinstance(header.get("alg"), str)
 

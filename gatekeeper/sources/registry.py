@@ -469,8 +469,8 @@ def run_credential_helper(suffix: str, server: str, environ: Mapping[str, str]) 
 
 def _helper_credentials(stdout: bytes, program: str) -> Credentials | None:
     try:
-        doc = json.loads(stdout)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = loads_json(stdout)
+    except ValueError:  # (UnicodeDecodeError is one)
         doc = None
     if not isinstance(doc, dict) or not isinstance(doc.get("Secret"), str):
         _log.warning("credential helper %s printed no usable credentials", program)

@@ -71,20 +71,17 @@ def _context_copies(dockerfile: Dockerfile) -> Iterator[tuple[Instruction, str]]
 
 
 def _leaked(files: FileIndex, dest: str, patterns: list[str]) -> list[str]:
+    """The paths right inside `dest` that a pattern names (a name, or a wildcard on names)."""
     root = dest.rstrip("/") + "/"
+    names: list[str] | None = None  # the directory's entries, listed once for the wildcards
     found: list[str] = []
     for pattern in patterns:
-        candidate = root + pattern
         if "*" in pattern:
-            found.extend(
-                p
-                for p in files.files
-                if p.startswith(root)
-                and "/" not in p[len(root) :]
-                and fnmatch.fnmatch(p[len(root) :], pattern)
-            )
-        elif candidate in files.files:
-            found.append(candidate)
+            if names is None:
+                names = [entry.path[len(root) :] for entry in files.listdir(root)]
+            found.extend(root + name for name in names if fnmatch.fnmatch(name, pattern))
+        elif root + pattern in files.files:
+            found.append(root + pattern)
     return sorted(set(found))
 
 

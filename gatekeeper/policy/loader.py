@@ -46,6 +46,7 @@ BUILTIN = "builtin:"
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 DEFAULT_FAIL_ON = Severity.MEDIUM
 MAX_DEPTH = 16
+MAX_MEMORY = 2**63 - 1
 
 
 def schema() -> dict[str, Any]:
@@ -196,6 +197,10 @@ class _Normalizer:
                 if key == "timeout" and value <= 0:
                     raise self.doc.error(
                         ["runtime", key], f"must be positive, got {section[key]!r} (write e.g. 60s)"
+                    )
+                if key == "memory" and value > MAX_MEMORY:  # Docker takes an int64 of bytes
+                    raise self.doc.error(
+                        ["runtime", key], f"{section[key]!r} is more than Docker can set (8 EiB)"
                     )
         for key in section:
             self.origins[f"runtime.{key}"] = self.doc.where(["runtime", key])

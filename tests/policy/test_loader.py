@@ -235,6 +235,13 @@ def test_runtime_limits_have_a_maximum(tmp_path: Path, line: str, message: str) 
     assert error_of(path) == f"{path}:3:9: {message}"
 
 
+def test_runtime_memory_past_docker_s_limit(tmp_path: Path) -> None:
+    # It passed validation; `check --run` then failed the image (container-crashed, exit 1).
+    path = write(tmp_path, "p.yaml", "version: 1\nruntime:\n  memory: 9999999TiB\n")
+    assert error_of(path) == f"{path}:3:11: runtime.memory: '9999999TiB' is more than Docker can set (8 EiB)"
+    assert load_policy([write(tmp_path, "ok.yaml", "version: 1\nruntime:\n  memory: 8000000TiB\n")], RULES)
+
+
 def test_long_values_are_cut_in_schema_errors(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", "version: 1\nfail_on: [" + ", ".join(["low"] * 50) + "]\n")
     assert error_of(path) == (

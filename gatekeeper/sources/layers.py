@@ -852,8 +852,6 @@ def scan_blob(
         if stream is not blob:
             blob.drain()
     except BadArchive as exc:  # say which layer: "<image>: layer <digest>: <what is wrong>"
-        if str(exc).startswith(f"{name}: "):  # the reader under it said so already
-            raise
         raise type(exc)(f"{name}: {exc}") from None
     except (OSError, EOFError, zlib.error) as exc:
         how = f"decompress ({scan.compression})" if scan.compression else "read"

@@ -579,11 +579,12 @@ class _BlobReader:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise _Interrupted(f"{self._name}: download interrupted: {_reason(exc)}") from exc
         self._left -= len(data)
-        if self._left < 0:
+        if self._left < 0:  # (scan_blob puts the layer's name in front)
             if not self._sized:
-                past = f"goes on past {MAX_UNSIZED_BLOB} bytes"
-                raise BadArchive(f"{self._name}: blob has no size in the manifest and {past}")
-            raise BadArchive(f"{self._name}: blob is larger than the manifest says")
+                raise BadArchive(
+                    f"blob has no size in the manifest and goes on past {MAX_UNSIZED_BLOB} bytes"
+                )
+            raise BadArchive("blob is larger than the manifest says")
         return data
 
 

@@ -224,7 +224,7 @@ class _Buffered:
                 if not chunk:
                     self._buf = b""
                     return None
-                if len(chunk) > left:  # defensive: the source returned more than asked
+                if len(chunk) > left:  # (a reader may return more than asked: _Prefetch does)
                     buf, pos = chunk, left
                     break
                 left -= len(chunk)

@@ -18,6 +18,12 @@ def one_line(text: object) -> str:
     return " ".join(_CONTROL.sub("\ufffd", str(text)).split())
 
 
+def quoted(value: object, limit: int = 40) -> str:
+    """repr(value) for a message, cut to `limit` characters (a value from the input can be long)."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 4] + "..."
+
+
 def plural(count: int, noun: str) -> str:
     """`1 file`, `3 files`."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from gatekeeper.text import quoted
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?\s*$", re.IGNORECASE)
 _FACTORS = {
     "": 1,
@@ -40,7 +42,7 @@ def parse_size(value: str | int | float) -> int:
     if isinstance(value, float):
         return int(_plausible(value, "size"))
     if not isinstance(value, str):  # a list, a mapping or null from YAML
-        raise ValueError(f"{_shown(value)} is not a size (examples: 200MB, 1.5GiB, 512KiB)")
+        raise ValueError(f"{quoted(value)} is not a size (examples: 200MB, 1.5GiB, 512KiB)")
     match = _SIZE.match(value)
     if not match or (match.group(2) or "").lower() not in _FACTORS:
         raise ValueError(f"{value!r} is not a size (examples: 200MB, 1.5GiB, 512KiB)")
@@ -54,15 +56,9 @@ def _float(value: int | float) -> float:
         return math.inf if value > 0 else -math.inf
 
 
-def _shown(value: object) -> str:
-    """repr(value), cut to 40 characters."""
-    shown = repr(value)
-    return shown if len(shown) <= 40 else shown[:36] + "..."
-
-
 def _plausible(number: float, what: str, text: str | int | float | None = None) -> float:
     """A number that is neither negative nor infinite nor nan (nor so long it reads as infinite)."""
-    shown = _shown(number if text is None else text)
+    shown = quoted(number if text is None else text)
     if math.isnan(number):
         raise ValueError(f"{shown} is not a {what}")
     if number < 0:
@@ -89,7 +85,7 @@ def parse_duration(value: str | int | float) -> float:
     if isinstance(value, int | float):
         return _plausible(_float(value), "duration", value)
     if not isinstance(value, str):  # a list, a mapping or null from YAML
-        raise ValueError(f"{_shown(value)} is not a duration (examples: 30s, 1m30s, 250ms)")
+        raise ValueError(f"{quoted(value)} is not a duration (examples: 30s, 1m30s, 250ms)")
     text = value.strip().lower()
     pos, total = 0, 0.0
     for match in _DURATION.finditer(text):

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from gatekeeper.text import scrub_surrogates
+from gatekeeper.text import quoted, scrub_surrogates
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class _Loader(yaml.SafeLoader):
             if isinstance(exc, yaml.YAMLError) or not isinstance(node, yaml.ScalarNode):
                 raise
             kind = str(node.tag).rpartition(":")[2] or str(node.tag)
-            shown = repr(node.value) if len(node.value) <= 40 else repr(node.value[:36]) + "..."
+            shown = quoted(node.value)
             why = " (too many digits)" if "digits" in str(exc) else ""
             raise yaml.constructor.ConstructorError(
                 None, None, f"{shown} is not a valid {kind}{why}", node.start_mark

@@ -268,15 +268,23 @@ class FileIndex:
             return self.tree
         tree: dict[str, set[str]] = {}
         for path in self.files:
-            while path != "/":
-                parent = path[: path.rfind("/")] or "/"
-                inside = tree.get(parent)
-                if inside is not None:
-                    inside.add(path)
-                    break
-                tree[parent] = {path}
-                path = parent
+            add_to_tree(tree, path)
         return tree
+
+
+def add_to_tree(tree: dict[str, set[str]], path: str) -> None:
+    """Record `path` as a child of its parent, and each new parent as a child of its own.
+
+    Every directory with a children set is linked to its parent, so linking stops at the first
+    parent that already has one."""
+    while path != "/":
+        parent = path[: path.rfind("/")] or "/"
+        inside = tree.get(parent)
+        if inside is not None:
+            inside.add(path)
+            return
+        tree[parent] = {path}
+        path = parent
 
 
 def normalize_path(path: str) -> str:

@@ -34,6 +34,7 @@ from gatekeeper.facts.image import (
     FileType,
     Removal,
     ShadowedEntry,
+    add_to_tree,
     normalize_path,
 )
 from gatekeeper.facts.needs import NOTHING, ContentWanted
@@ -923,30 +924,15 @@ class IndexBuilder:
                 target = files.get(link)
                 size = target.size if target is not None else 0
             files[path] = make((path, ftype, size, mode, uid, gid, layer, link))
-            parent = path[: path.rfind("/")] or "/"
+            parent = path[: path.rfind("/")] or "/"  # add_to_tree's first step, inline: per entry
             siblings = children.get(parent)
             if siblings is None:
-                self._link(path)
+                add_to_tree(children, path)
             else:
                 siblings.add(path)
         for path, data in scan.contents.items():
             self.contents[(layer, path)] = data
         self.sizes.append(scan.size)
-
-    def _link(self, path: str) -> None:
-        """Record `path` as a child of its parent, and each new parent as a child of its own.
-
-        Every directory with a children set is linked to its parent, so linking stops at the
-        first parent that already has one.
-        """
-        while path != "/":
-            parent = path[: path.rfind("/")] or "/"
-            siblings = self.children.get(parent)
-            if siblings is not None:
-                siblings.add(path)
-                return
-            self.children[parent] = {path}
-            path = parent
 
     def _remove(self, path: str, layer: int, how: Removal) -> None:
         """Remove `path` and everything under it, recording each file as shadowed by `layer`.

@@ -57,10 +57,6 @@ class Stage:
     def find(self, keyword: str) -> tuple[Instruction, ...]:
         return tuple(i for i in self.instructions if i.keyword == keyword)
 
-    def last(self, keyword: str) -> Instruction | None:
-        found = self.find(keyword)
-        return found[-1] if found else None
-
 
 @dataclass(frozen=True)
 class Dockerfile:

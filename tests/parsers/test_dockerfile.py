@@ -60,10 +60,10 @@ def test_single_stage_node() -> None:
     assert final is not None
     assert final.label() == "0"
     assert [i.line for i in final.find("RUN")] == [4, 5]
-    last_run = final.last("RUN")
+    last_run = final.find("RUN")[-1]
     assert last_run is not None
     assert last_run.args == "npm run build"
-    assert final.last("USER") is None
+    assert final.find("USER") == ()
     assert df.runtime_chain() == (final,)
 
 
@@ -228,7 +228,7 @@ def test_non_root_user() -> None:
     df = parse(NON_ROOT)
     final = df.final
     assert final is not None
-    user = final.last("USER")
+    user = final.find("USER")[-1]
     assert user is not None
     assert (user.args, user.line) == ("nextjs", 4)
     # `--system` is not a builder flag: RUN's flags stop at the first word that is not one.

@@ -60,12 +60,15 @@ class _Waste:
 class _Hidden:
     """What later layers hide, summed: every hidden regular file counted, the largest kept."""
 
-    size: int
     paths: int
     by_remover: dict[int, int]
     """Layer that overwrote or deleted -> the bytes it hid."""
     largest: list[_Waste]
     """The `top` paths hiding the most bytes, biggest first."""
+
+    @property
+    def size(self) -> int:
+        return sum(self.by_remover.values())
 
 
 def hidden_files(files: FileIndex, top: int) -> _Hidden:
@@ -86,7 +89,7 @@ def hidden_files(files: FileIndex, top: int) -> _Hidden:
     sizes = {path: sum(s.entry.size for s in versions) for path, versions in by_path.items()}
     largest = heapq.nsmallest(max(top, 0), sizes, key=lambda path: (-sizes[path], path))
     waste = [_Waste(path, sizes[path], tuple(by_path[path])) for path in largest]
-    return _Hidden(sum(sizes.values()), len(sizes), by_remover, waste)
+    return _Hidden(len(sizes), by_remover, waste)
 
 
 def _describe(target: Target, waste: _Waste) -> str:

@@ -112,7 +112,7 @@ class _Plan:
                 by_prefix.append((runs[0], match))
             else:
                 by_literal.append((max(runs, key=len), match))
-        literals = sorted({literal for literal, _ in by_literal}, key=len, reverse=True)
+        literals = sorted({literal for literal, _ in by_literal})
         search: Match | None = None
         if "" in literals:
             search = re.compile("").search  # a pattern without literal text: every path is a candidate

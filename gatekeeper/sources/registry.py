@@ -696,7 +696,7 @@ class RegistryClient:
                 continue
             except requests.RequestException as exc:
                 raise RegistryError(f"{self.what}: request to {host} failed: {_reason(exc)}") from exc
-            except (ValueError, UnicodeError) as exc:  # a redirect to a URL that does not parse
+            except ValueError as exc:  # a redirect to a URL that does not parse (UnicodeError too)
                 raise RegistryError(f"{self.what}: request to {host} failed: {_reason(exc)}") from exc
             if resp.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 resp.close()

@@ -66,15 +66,16 @@ def _parser() -> argparse.ArgumentParser:
         "--policy",
         action="append",
         default=[],
+        type=_file_name,
         help=f"policy file or builtin:NAME (repeatable; default ./{REPO_POLICY} or builtin:default)",
     )
     check.add_argument("--format", default="console", choices=reporter_names(), help="stdout format")
     check.add_argument(
-        "-o", "--output", type=_report_path, help="write the --format report to this file instead of stdout"
+        "-o", "--output", type=_file_name, help="write the --format report to this file instead of stdout"
     )
     reports = check.add_argument_group("report files (any number, written atomically after the run)")
     for name, what in FILE_REPORTS.items():
-        reports.add_argument(f"--{name}", type=_report_path, metavar="FILE", help=f"write {what} to FILE")
+        reports.add_argument(f"--{name}", type=_file_name, metavar="FILE", help=f"write {what} to FILE")
     check.add_argument(
         "--github",
         choices=("auto", "on", "off"),
@@ -150,7 +151,9 @@ def _parser() -> argparse.ArgumentParser:
         "lint", help="judge Dockerfiles and runtime config without an image (pre-commit, early CI)"
     )
     lint.add_argument("files", nargs="*", help="Dockerfiles, compose files and Kubernetes manifests")
-    lint.add_argument("-p", "--policy", action="append", default=[], help="policy file or builtin:NAME")
+    lint.add_argument(
+        "-p", "--policy", action="append", default=[], type=_file_name, help="policy file or builtin:NAME"
+    )
     lint.add_argument("--k8s", action="append", default=[], metavar="FILE|DIR", help="Kubernetes manifests")
     lint.add_argument("--fail-on", type=_severity, help="override the policy's fail_on threshold")
     lint.add_argument("--format", default="console", choices=reporter_names(), help="stdout format")
@@ -166,10 +169,12 @@ def _parser() -> argparse.ArgumentParser:
     policy = sub.add_parser("policy", help="policy tools")
     psub = policy.add_subparsers(dest="policy_command", required=True, parser_class=_Parser)
     validate = psub.add_parser("validate", help="validate policy files (each with everything it extends)")
-    validate.add_argument("files", nargs="+")
+    validate.add_argument("files", nargs="+", type=_file_name)
     validate.add_argument("--policy-cache", metavar="DIR", help="cache for remote policies")
     show = psub.add_parser("show", help="print the effective policy")
-    show.add_argument("-p", "--policy", action="append", default=[], help="policy file or builtin:NAME")
+    show.add_argument(
+        "-p", "--policy", action="append", default=[], type=_file_name, help="policy file or builtin:NAME"
+    )
     show.add_argument("--origin", action="store_true", help="say which file and line set each value")
     show.add_argument("--image", help="pick the profile this image reference matches")
     show.add_argument("--profile", help="apply this profile")
@@ -209,8 +214,9 @@ def _duration(text: str) -> float:
     return seconds
 
 
-def _report_path(text: str) -> str:
-    """A report file's name: `--json \"$OUT\"` with OUT unset must not silently write nothing."""
+def _file_name(text: str) -> str:
+    """A file's name on the command line: `--json "$OUT"` with OUT unset must not silently write
+    nothing, nor `-p "$POLICY"` read the working directory."""
     if not text:
         raise argparse.ArgumentTypeError("an empty file name (is the variable that names it set?)")
     return text

@@ -110,6 +110,23 @@ def test_empty_report_file_name_is_a_usage_error(
     assert "an empty file name (is the variable that names it set?)" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "IMAGE", "-p", ""],
+        ["lint", "-p", ""],
+        ["policy", "validate", ""],
+        ["policy", "show", "-p", ""],
+    ],
+)
+def test_empty_policy_file_name_is_a_usage_error(
+    good: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `-p ""` read the working directory: ".: is a directory, not a policy file"
+    assert run(*[good if a == "IMAGE" else a for a in argv]) == ExitCode.USAGE
+    assert "an empty file name (is the variable that names it set?)" in capsys.readouterr().err
+
+
 def test_error_quoting_a_huge_value_is_cut(capsys: pytest.CaptureFixture[str]) -> None:
     # a 100 kB rule name came back whole in a 100 kB "line" (found by fuzzing)
     assert run("explain", "x" * 100_000) == ExitCode.USAGE

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
+from tests.imagegen import BUSYBOX_READY, Image, write_docker_archive
 from tests.shared import shared_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,10 +127,7 @@ def run_job(
 def project(tmp_path: Path, user: str) -> Path:
     work = tmp_path / "project"
     (work / ".home").mkdir(parents=True)
-    image = Image(
-        layers=BUSYBOX_LIKE.layers,
-        config={"User": user, "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]}, "Env": ["PATH=/bin"]},
-    )
+    image = Image(layers=BUSYBOX_READY.layers, config=dict(BUSYBOX_READY.config, User=user))
     write_docker_archive(work / "app.tar", image)
     return work
 

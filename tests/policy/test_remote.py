@@ -27,9 +27,9 @@ from tests.policy.conftest import BASE_V1, BASE_V2, PolicyRepo, Server, Tls, git
 RULES = all_rules()
 
 
-def fetcher(tmp_path: Path, **environ: str) -> Fetcher:
+def fetcher(tmp_path: Path, timeout: float = 20, **environ: str) -> Fetcher:
     return Fetcher(
-        tmp_path / "cache", {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **environ}, timeout=20
+        tmp_path / "cache", {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **environ}, timeout=timeout
     )
 
 
@@ -422,7 +422,7 @@ def hostile() -> Iterator[str]:
     ],
 )
 def test_hostile_policy_servers_are_bounded(tmp_path: Path, hostile: str, path: str, message: str) -> None:
-    slow = Fetcher(tmp_path / "cache", {"HOME": str(tmp_path)}, timeout=2)
+    slow = fetcher(tmp_path, timeout=2)
     started = time.monotonic()
     with pytest.raises(PolicyError) as info:
         slow.fetch(hostile + path)
@@ -446,4 +446,4 @@ def test_a_redirect_to_a_dead_host_names_that_host(tmp_path: Path, hostile: str)
     with pytest.raises(
         PolicyError, match=r"/elsewhere: cannot connect to 127\.0\.0\.1:9, and there is no cached"
     ):
-        Fetcher(tmp_path / "cache", {"HOME": str(tmp_path)}, timeout=5).fetch(f"{hostile}/elsewhere")
+        fetcher(tmp_path, timeout=5).fetch(f"{hostile}/elsewhere")

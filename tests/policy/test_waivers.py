@@ -10,12 +10,8 @@ import pytest
 
 from gatekeeper import cli
 from gatekeeper.errors import ExitCode
-from tests.imagegen import BUSYBOX_LIKE, Image, write_docker_archive
-
-ROOT_IMAGE = Image(
-    layers=BUSYBOX_LIKE.layers,
-    config={"User": "", "Healthcheck": {"Test": ["CMD", "/bin/busybox", "true"]}, "Env": ["PATH=/bin"]},
-)
+from tests.imagegen import BUSYBOX_ROOT as ROOT_IMAGE
+from tests.imagegen import write_docker_archive
 
 
 @pytest.fixture

@@ -1320,9 +1320,9 @@ NOT_ASCII = "token endpoint answered a token that is not printable ASCII"
         (
             '{"token": "g\u20acod"}'.encode(),
             False,
-            "token endpoint answered a token that is not printable ASCII",
+            NOT_ASCII,
         ),
-        (b'{"token": "a\\nb"}', False, "token endpoint answered a token that is not printable ASCII"),
+        (b'{"token": "a\\nb"}', False, NOT_ASCII),
     ],
 )
 def test_hostile_token_answers(fake: FakeRegistry, body: bytes, gzipped: bool, message: str) -> None:

@@ -8,19 +8,9 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.errors import ExitCode
-from tests.cli import run
+from tests.cli import one_error, run
 
 DEEP = "[" * 3000 + "\n"
-
-
-def one_error(capsys: pytest.CaptureFixture[str]) -> str:
-    """The single error line on stderr."""
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("gatekeeper: error: ")
-    return lines[0].removeprefix("gatekeeper: error: ")
 
 
 @pytest.mark.parametrize(

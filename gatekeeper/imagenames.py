@@ -30,6 +30,18 @@ def hub_name(host: str) -> str:
     return DOCKER_HUB if host in HUB_ALIASES else host
 
 
+def familiar(name: str) -> str:
+    """A name as `docker images` shows it: Docker Hub's host (by any of its names) and the
+    `library/` of an official image left out. `docker.io/library/app:1` -> `app:1`;
+    `docker.io/org/app` -> `org/app`; other registries' names as they are."""
+    first, slash, rest = name.partition("/")
+    if slash and first in HUB_ALIASES:
+        name = rest
+    if name.startswith("library/") and name.count("/") == 1:
+        name = name.removeprefix("library/")
+    return name
+
+
 def split_domain(name: str) -> tuple[str, str]:
     """(registry host, repository path) of a name without tag or digest.
 

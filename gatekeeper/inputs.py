@@ -17,7 +17,7 @@ from gatekeeper.facts.context import BuildContext
 from gatekeeper.facts.dockerfile import Dockerfile
 from gatekeeper.facts.scan import ScanReport
 from gatekeeper.facts.workload import Workload
-from gatekeeper.imagenames import HUB_ALIASES
+from gatekeeper.imagenames import familiar
 from gatekeeper.parsers import compose, dockerfile, dockerignore, kubernetes, scan
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -166,13 +166,7 @@ def repository(name: str) -> str:
     # The tag starts at the first `:` of the last path element (so `app:${TAG:-latest}` is `app`
     # and `localhost:5000/app` keeps its port).
     head, slash, last = name.rpartition("/")
-    name = head + slash + last.split(":", 1)[0]
-    first, slash, rest = name.partition("/")
-    if slash and first in HUB_ALIASES:
-        name = rest
-    if name.startswith("library/") and name.count("/") == 1:
-        name = name.removeprefix("library/")
-    return name
+    return familiar(head + slash + last.split(":", 1)[0])
 
 
 def select_workloads(

@@ -21,6 +21,7 @@ from typing import IO
 from gatekeeper.errors import BadArchive, ImageNotFound, SourceError
 from gatekeeper.facts.image import ImageFacts
 from gatekeeper.facts.needs import NOTHING, Request
+from gatekeeper.imagenames import familiar
 from gatekeeper.sources import ImageRef, SourceOptions
 from gatekeeper.sources._oci import (
     MAX_JSON,
@@ -71,11 +72,7 @@ class ManifestEntry:
 def _familiar(name: str) -> str:
     """`docker.io/library/app`, `library/app` -> `app:latest`: the form to compare names in (as
     `docker images` shows them: Docker Hub's host and `library/` left out)."""
-    for prefix in ("docker.io/", "index.docker.io/"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-            break
-    name = name.removeprefix("library/")
+    name = familiar(name)
     if "@" not in name and ":" not in name.rpartition("/")[2]:
         name += ":latest"
     return name

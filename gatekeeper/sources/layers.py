@@ -553,7 +553,11 @@ class _ZstdFrames:
             elif header[1:] == b"\x2a\x4d\x18" and header[0] & 0xF0 == 0x50:
                 self._state, self._want = "skippable", 4
             else:
-                raise BadArchive("zstd data continues with something that is not a zstd frame")
+                # zstandard's own error: every reader of zstd data already names the archive or
+                # layer and says "cannot decompress (zstd)" for it
+                import zstandard
+
+                raise zstandard.ZstdError("data continues with something that is not a zstd frame")
         elif self._state == "descriptor":
             fhd = header[0]
             single = bool(fhd & 0x20)

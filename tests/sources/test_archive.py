@@ -814,6 +814,12 @@ def test_plain_docker_save_blob_under_another_name(tmp_path: Path) -> None:
         ("gzip", lambda b: b[:-8], "compressed data ends before the end-of-stream marker"),
         ("gzip", lambda b: b + b"garbage!", r"cannot decompress \(gzip\): .*incorrect header check"),
         ("zstd", lambda b: b[:-1], r"cannot decompress \(zstd\): data ends inside a frame \(truncated\?\)"),
+        # (this one lacked the archive's name and "cannot decompress")
+        (
+            "zstd",
+            lambda b: b + b"garbage!",
+            r"^docker-archive:.*: cannot decompress \(zstd\): data continues with",
+        ),
     ],
 )
 def test_compressed_archive_is_read_to_its_end(

@@ -711,6 +711,15 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
     advance = buf.advance
     keep = wanted.test
     window, pos = b"", 0  # headers are sliced from the window: no call per header
+
+    def take(n: int) -> bytes:  # n bytes of data (an extended header, a wanted file): rare
+        nonlocal window, pos
+        if pos + n > len(window):
+            window, pos = advance(pos, n) or (b"", 0)  # (never None: pos is inside the window)
+        data = window[pos : pos + n]
+        pos += n
+        return data
+
     while True:
         if pos + BLOCK > len(window):
             window, pos = advance(pos, BLOCK) or (b"", 0)  # (never None: pos is inside the window)
@@ -760,10 +769,7 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
         if typeflag in _EXTENDED:
             if size > MAX_EXTENDED:
                 raise BadArchive(f"layer is not a valid tar: extended header of {size} bytes (at most 1 MiB)")
-            if pos + padded > len(window):
-                window, pos = advance(pos, padded) or (b"", 0)
-            data = window[pos : pos + padded]
-            pos += padded
+            data = take(padded)
             if len(data) < padded:
                 raise BadArchive("layer tar is truncated inside an extended header")
             data = data[:size]
@@ -793,10 +799,7 @@ def parse_tar(buf: _Blocks, scan: LayerScan, wanted: ContentWanted) -> None:
         path = _clean_path(name)
         whiteout = WHITEOUT in path and path[path.rfind("/") + 1 :].startswith(WHITEOUT)
         if ftype is file_type and not whiteout and keep(path, size):
-            if pos + padded > len(window):
-                window, pos = advance(pos, padded) or (b"", 0)
-            data = window[pos : pos + padded]
-            pos += padded
+            data = take(padded)
             if len(data) < padded:
                 raise BadArchive(f"layer tar is truncated inside {path}")
             scan.contents[path] = data[:size]

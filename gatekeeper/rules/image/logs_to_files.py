@@ -51,6 +51,7 @@ Options:
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -181,7 +182,7 @@ def _volume_location(target: Target, path: str) -> Location:
 
 def _log_files(files: FileIndex, own: frozenset[int], options: Options) -> dict[str, list[str]]:
     by_dir: dict[str, list[str]] = {}
-    for entry in (*files.of_type(FileType.FILE), *files.of_type(FileType.HARDLINK)):
+    for entry in itertools.chain(files.of_type(FileType.FILE), files.of_type(FileType.HARDLINK)):
         path = entry.path
         # (the cheap test _is_log_file starts with, inline: this runs for every file)
         if (".log" not in path and not path.startswith("/var/log/")) or entry.layer not in own:

@@ -189,3 +189,24 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         total = sum(seconds for _, seconds in BUILD_TIMES)
         builds = ", ".join(f"{tag} {seconds:.1f}s" for tag, seconds in BUILD_TIMES)
         terminalreporter.write_line(f"test images built in {total:.1f}s: {builds}")
+
+
+# --- shlex on long strings ----------------------------------------------------------------------
+# shlex is quadratic on one long word (a 1 MB health check took 16 s): code splitting command lines
+# from an image or a repository goes through secrets.shell_words, which stops at SHLEX_LIMIT.
+
+
+@pytest.fixture
+def short_shlex(monkeypatch: pytest.MonkeyPatch) -> None:
+    """shlex.split fails the test when given a string past SHLEX_LIMIT."""
+    import shlex
+
+    from gatekeeper.secrets import SHLEX_LIMIT
+
+    real = shlex.split
+
+    def bounded(text: str, *args: Any, **kwargs: Any) -> list[str]:
+        assert len(text) <= SHLEX_LIMIT, "shlex given a string past SHLEX_LIMIT"
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(shlex, "split", bounded)

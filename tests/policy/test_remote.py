@@ -307,17 +307,23 @@ def test_policy_schema_validator_is_built_once(tmp_path: Path, monkeypatch: pyte
     assert len(built) == 1
 
 
+def pinned_and_cached(tmp_path: Path, http_server: Server) -> tuple[str, Path]:
+    """A team policy extending a pinned https policy, loaded once: (its path, the cached copy)."""
+    (http_server.root / "org.yaml").write_text(BASE_V1)
+    digest = hashlib.sha256(BASE_V1.encode()).hexdigest()
+    pinned = team(tmp_path, f"{http_server.url}org.yaml#sha256={digest}")
+    load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
+    (cached,) = (tmp_path / "cache" / "https").iterdir()
+    return pinned, cached
+
+
 def test_https_cache_that_cannot_be_read(
     tmp_path: Path, http_server: Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A cache shared between users with the wrong permissions (as root, modes cannot make a read
     # fail, so the read is refused here): fetched anew while the server answers, a policy error
     # (exit 2, not a traceback) when it does not.
-    (http_server.root / "org.yaml").write_text(BASE_V1)
-    digest = hashlib.sha256(BASE_V1.encode()).hexdigest()
-    pinned = team(tmp_path, f"{http_server.url}org.yaml#sha256={digest}")
-    load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
-    (cached,) = (tmp_path / "cache" / "https").iterdir()
+    pinned, cached = pinned_and_cached(tmp_path, http_server)
     real_open = Path.open
 
     def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
@@ -341,11 +347,7 @@ def test_https_cache_that_is_not_a_policy(
     tmp_path: Path, http_server: Server, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The cached copy was read whole: a link to /dev/zero in a shared cache ran out of memory.
-    (http_server.root / "org.yaml").write_text(BASE_V1)
-    digest = hashlib.sha256(BASE_V1.encode()).hexdigest()
-    pinned = team(tmp_path, f"{http_server.url}org.yaml#sha256={digest}")
-    load_policy([pinned], RULES, fetcher=fetcher(tmp_path))
-    (cached,) = (tmp_path / "cache" / "https").iterdir()
+    pinned, cached = pinned_and_cached(tmp_path, http_server)
     cached.unlink()
     cached.symlink_to("/dev/zero")
     http_server.stop()
